@@ -1,0 +1,32 @@
+SHELL := /bin/bash
+export PATH := $(HOME)/.local/bin:$(PATH)
+# Resolved when used, after `uv` below may have installed it.
+UV = $(shell command -v uv 2>/dev/null || echo python3 -m uv)
+SHARED_TIKTOKEN := $(abspath ../shared/data/tiktoken_cache)
+ifneq ($(wildcard $(SHARED_TIKTOKEN)),)
+export TIKTOKEN_CACHE_DIR ?= $(SHARED_TIKTOKEN)
+endif
+
+.PHONY: run test test-fast bench openapi lint uv sync
+
+uv:
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || \
+		python3 -m pip install --user --quiet uv || python3 -m pip install --quiet uv
+
+sync: uv
+	@$(UV) sync --frozen --quiet
+
+run: sync
+	@$(UV) run --frozen python -m devtools.run
+
+test: sync
+	@$(UV) run --frozen pytest -n 2 --dist loadgroup
+
+bench: sync
+	@$(UV) run --frozen python -m bench
+
+openapi: sync
+	@$(UV) run --frozen python -m devtools.openapi > openapi/openapi.json
+
+lint: sync
+	@$(UV) run --frozen ruff check service worker emulator devtools tests bench

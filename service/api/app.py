@@ -1,0 +1,45 @@
+"""The HTTP application: one router per resource, shared conventions in middleware and handlers."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+
+from service import logs
+from service.api import middleware, problems
+from service.api.routes import admin, datasets, health
+from service.context import Context, build_context
+from service.errors import ServiceError
+from service.settings import Settings, load_settings
+
+DESCRIPTION = ("Runs the OpenAI fine-tuning workflow as a service: datasets in, validated and "
+               "priced; jobs launched exactly once and followed to the end; evaluations; "
+               "a playground; clean-up.")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or load_settings()
+    logs.configure(settings.log_level)
+    holder: dict[str, Context] = {}
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        holder["context"].redis.close()
+
+    app = FastAPI(title="finetune-manager", version="0.1.0", description=DESCRIPTION,
+                  lifespan=lifespan)
+    holder["context"] = app.state.context = build_context(settings)
+    for router in (health.router, admin.router, datasets.router):
+        app.include_router(router)
+    app.add_exception_handler(ServiceError, problems.on_service_error)
+    app.add_exception_handler(RequestValidationError, problems.on_validation_error)
+    app.add_exception_handler(HTTPException, problems.on_http_error)
+    app.add_exception_handler(Exception, problems.on_unexpected)
+    context = lambda: holder["context"]  # noqa: E731
+    app.add_middleware(middleware.Idempotency, context=context)
+    app.add_middleware(middleware.BodyLimit, context=context)
+    app.add_middleware(middleware.RequestContext)
+    return app

@@ -1,0 +1,199 @@
+"""ASGI middleware for what every route shares: request ids, access logs, body limits, idempotency."""
+
+import hashlib
+import time
+import uuid
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+import structlog
+from prometheus_client import Counter, Histogram
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from service import idempotency
+from service.context import Context
+from service.errors import PayloadTooLarge, ServiceError
+from service.api.problems import error_response
+from service.logs import log
+
+REQUESTS = Counter("ftm_http_requests_total", "HTTP requests", ["method", "route", "status"])
+LATENCY = Histogram("ftm_http_request_seconds", "HTTP request duration", ["method", "route"])
+
+UPLOAD_OVERHEAD = 1 << 20
+UPLOAD_PATHS = ("/v1/datasets",)
+NOT_IDEMPOTENT = ("/v1/chat/completions", "/v1/embeddings", "/v1/providers/")
+
+
+async def send_error(scope: Scope, receive: Receive, send: Send, exc: ServiceError) -> None:
+    response = error_response(Request(scope), exc.status, exc.code, exc.detail, exc.errors,
+                              exc.headers)
+    await response(scope, receive, send)
+
+
+class RequestContext:
+    """X-Request-ID on every answer, one access-log line and metrics per request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        request_id = Headers(scope=scope).get("x-request-id") or f"req_{uuid.uuid4().hex}"
+        request_id = request_id[:200]
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        started, status = time.perf_counter(), 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                MutableHeaders(scope=message)["X-Request-ID"] = request_id
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            seconds = time.perf_counter() - started
+            route = getattr(scope.get("route"), "path", "unmatched")
+            REQUESTS.labels(scope["method"], route, str(status)).inc()
+            LATENCY.labels(scope["method"], route).observe(seconds)
+            state: MutableMapping[str, Any] = scope.get("state", {})
+            log.info("http.request", method=scope["method"], route=route,
+                     path=scope["path"], status=status, duration_ms=round(seconds * 1000, 1),
+                     project_id=state.get("project_id"))
+            structlog.contextvars.unbind_contextvars("request_id")
+
+
+class BodyLimit:
+    """413 before a body is read whole: by Content-Length at once, else while it arrives.
+
+    Uploads stream through their route, which sees the error raised mid-stream; other bodies
+    are small and read here up to the limit.
+    """
+
+    def __init__(self, app: ASGIApp, context: Callable[[], Context]) -> None:
+        self.app, self.context = app, context
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "DELETE", "OPTIONS"):
+            return await self.app(scope, receive, send)
+        settings = self.context().settings
+        is_upload = scope["method"] == "POST" and scope["path"] in UPLOAD_PATHS
+        limit = settings.max_upload_bytes + UPLOAD_OVERHEAD if is_upload else settings.max_body_bytes
+        too_large = PayloadTooLarge(f"The request body is over the limit of {limit} bytes.")
+        length = Headers(scope=scope).get("content-length")
+        if length and length.isdigit() and int(length) > limit:
+            return await send_error(scope, receive, send, too_large)
+        if not is_upload:
+            try:
+                body = await read_body(receive, limit)
+            except PayloadTooLarge:
+                return await send_error(scope, receive, send, too_large)
+            return await self.app(scope, replay_body(body), send)
+        seen = 0
+
+        async def counting_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise too_large
+            return message
+
+        await self.app(scope, counting_receive, send)
+
+
+class Idempotency:
+    """Replays the first answer to a POST with the same Idempotency-Key and JSON body.
+
+    Uploads (multipart) are fingerprinted by their route, which knows the file's sha256.
+    """
+
+    def __init__(self, app: ASGIApp, context: Callable[[], Context]) -> None:
+        self.app, self.context = app, context
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        headers = Headers(scope=scope)
+        key = headers.get("idempotency-key")
+        if (scope["method"] != "POST" or not key
+                or scope["path"].startswith(NOT_IDEMPOTENT)
+                or headers.get("content-type", "").startswith("multipart/")):
+            return await self.app(scope, receive, send)
+        body = await read_body(receive)
+        ctx = self.context()
+        scope_id = auth_scope(headers)
+        print_ = idempotency.json_fingerprint(scope["method"], scope["path"], body)
+        try:
+            stored = idempotency.claim(ctx, scope_id, key, print_)
+        except ServiceError as exc:
+            return await send_error(scope, receive, send, exc)
+        if stored is not None:
+            return await replay(stored, send)
+        await self.run_and_store(scope, replay_body(body), send, ctx, scope_id, key, print_)
+
+    async def run_and_store(self, scope: Scope, receive: Receive, send: Send, ctx: Context,
+                            scope_id: str, key: str, print_: str) -> None:
+        start: Message = {}
+        chunks: list[bytes] = []
+
+        async def capture(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            status = start.get("status", 500)
+            if 200 <= status < 300:
+                kept = [(k.decode(), v.decode()) for k, v in start.get("headers", [])
+                        if k.lower() not in (b"content-length", b"x-request-id")]
+                idempotency.complete(ctx, scope_id, key, print_, status, kept, b"".join(chunks))
+            else:
+                idempotency.release(ctx, scope_id, key)
+
+
+def auth_scope(headers: Headers) -> str:
+    """Keys are scoped to the credential that sent them."""
+    return hashlib.sha256(headers.get("authorization", "").encode()).hexdigest()[:32]
+
+
+async def read_body(receive: Receive, limit: int | None = None) -> bytes:
+    chunks, seen = [], 0
+    while True:
+        message = await receive()
+        chunk = message.get("body", b"")
+        seen += len(chunk)
+        if limit is not None and seen > limit:
+            raise PayloadTooLarge(f"The request body is over the limit of {limit} bytes.")
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+def replay_body(body: bytes) -> Callable[[], Awaitable[Message]]:
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive
+
+
+async def replay(stored: idempotency.Stored, send: Send) -> None:
+    body = stored.body.encode()
+    headers = [(k.encode(), v.encode()) for k, v in stored.headers]
+    headers += [(b"content-length", str(len(body)).encode()), (b"idempotent-replayed", b"true")]
+    await send({"type": "http.response.start", "status": stored.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,40 @@
+"""What every domain function gets first: settings and the clients built from them, once per process."""
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import redis
+from rq import Queue
+
+from service.settings import Settings
+from service.storage import Storage, build_storage
+from service.store.records import Store
+
+QUEUE_NAME = "ftm"
+
+
+@dataclass(frozen=True)
+class Context:
+    settings: Settings
+    redis: redis.Redis
+
+    @cached_property
+    def store(self) -> Store:
+        return Store(self.redis)
+
+    @cached_property
+    def storage(self) -> Storage:
+        return build_storage(self.settings)
+
+    @cached_property
+    def queue(self) -> Queue:
+        return Queue(QUEUE_NAME, connection=self.redis)
+
+    def enqueue(self, task: str, *args: object, **options: object) -> None:
+        """Queue `worker.tasks.<task>(*args)` by name; the API never imports the worker."""
+        self.queue.enqueue(f"worker.tasks.{task}", *args, **options)  # type: ignore[arg-type]
+
+
+def build_context(settings: Settings) -> Context:
+    client = redis.Redis.from_url(settings.redis_url, health_check_interval=30)
+    return Context(settings=settings, redis=client)

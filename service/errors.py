@@ -1,0 +1,210 @@
+"""Errors a client can act on.
+
+    ServiceError (400 bad_request)
+    ├── InvalidRequest (422 invalid_request)
+    │   ├── UnsupportedEncoding (422 unsupported_encoding)
+    │   ├── InvalidFile (422 invalid_file)
+    │   ├── UnknownColumn (422 unknown_column)
+    │   ├── BudgetExceeded (422 budget_exceeded)
+    │   └── ConflictingHyperparameters (422 conflicting_hyperparameters)
+    ├── Unauthorized (401 unauthorized)
+    ├── Forbidden (403 forbidden)
+    │   └── ModelNotDeletable (403 model_not_deletable)
+    ├── NotFound (404 not_found)
+    │   └── <Resource>NotFound (404 <resource>_not_found)
+    ├── Conflict (409 conflict)
+    │   ├── IdempotencyKeyReused (409 idempotency_key_reused)
+    │   ├── DatasetNotReady (409 dataset_not_ready)
+    │   ├── DatasetInUse (409 dataset_in_use)
+    │   └── InvalidJobState (409 invalid_job_state)
+    ├── PayloadTooLarge (413 payload_too_large)
+    ├── RateLimited (429 rate_limited)
+    └── ProviderError (502 provider_error)
+        ├── ProviderUnavailable (503 provider_unavailable)
+        ├── ProviderRateLimited (429 provider_rate_limited)
+        └── ProviderRejected (400 provider_rejected)
+"""
+
+from collections.abc import Mapping, Sequence
+from typing import ClassVar, TypedDict
+
+
+class FieldError(TypedDict):
+    field: str
+    message: str
+
+
+class ServiceError(Exception):
+    """An error the client can act on. Subclasses fix status and code."""
+
+    status: ClassVar[int] = 400
+    code: ClassVar[str] = "bad_request"
+
+    def __init__(self, detail: str, *, errors: Sequence[FieldError] = (),
+                 headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.detail, self.errors, self.headers = detail, list(errors), dict(headers or {})
+
+
+class InvalidRequest(ServiceError):
+    status = 422
+    code = "invalid_request"
+
+
+class UnsupportedEncoding(InvalidRequest):
+    code = "unsupported_encoding"
+
+
+class InvalidFile(InvalidRequest):
+    code = "invalid_file"
+
+
+class UnknownColumn(InvalidRequest):
+    code = "unknown_column"
+
+
+class BudgetExceeded(InvalidRequest):
+    code = "budget_exceeded"
+
+
+class ConflictingHyperparameters(InvalidRequest):
+    code = "conflicting_hyperparameters"
+
+
+class Unauthorized(ServiceError):
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(ServiceError):
+    status = 403
+    code = "forbidden"
+
+
+class ModelNotDeletable(Forbidden):
+    code = "model_not_deletable"
+
+
+class NotFound(ServiceError):
+    status = 404
+    code = "not_found"
+
+    def __init__(self, kind: str, resource_id: str) -> None:
+        super().__init__(f"No {kind} {resource_id!r} in this project.")
+
+
+class DatasetNotFound(NotFound):
+    code = "dataset_not_found"
+
+    def __init__(self, dataset_id: str) -> None:
+        super().__init__("dataset", dataset_id)
+
+
+class JobNotFound(NotFound):
+    code = "job_not_found"
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__("job", job_id)
+
+
+class EvaluationNotFound(NotFound):
+    code = "evaluation_not_found"
+
+    def __init__(self, evaluation_id: str) -> None:
+        super().__init__("evaluation", evaluation_id)
+
+
+class PipelineNotFound(NotFound):
+    code = "pipeline_not_found"
+
+    def __init__(self, pipeline_id: str) -> None:
+        super().__init__("pipeline", pipeline_id)
+
+
+class WebhookNotFound(NotFound):
+    code = "webhook_not_found"
+
+    def __init__(self, webhook_id: str) -> None:
+        super().__init__("webhook", webhook_id)
+
+
+class ProjectNotFound(NotFound):
+    code = "project_not_found"
+
+    def __init__(self, project_id: str) -> None:
+        super().__init__("project", project_id)
+
+
+class KeyNotFound(NotFound):
+    code = "key_not_found"
+
+    def __init__(self, key_id: str) -> None:
+        super().__init__("key", key_id)
+
+
+class ModelNotFound(NotFound):
+    code = "model_not_found"
+
+    def __init__(self, model: str) -> None:
+        super().__init__("model", model)
+
+
+class Conflict(ServiceError):
+    status = 409
+    code = "conflict"
+
+
+class IdempotencyKeyReused(Conflict):
+    code = "idempotency_key_reused"
+
+
+class DatasetNotReady(Conflict):
+    code = "dataset_not_ready"
+
+
+class DatasetInUse(Conflict):
+    code = "dataset_in_use"
+
+
+class InvalidJobState(Conflict):
+    code = "invalid_job_state"
+
+
+class PayloadTooLarge(ServiceError):
+    status = 413
+    code = "payload_too_large"
+
+
+class RateLimited(ServiceError):
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"Too many requests; retry after {retry_after} s.",
+                         headers={"Retry-After": str(retry_after)})
+        self.retry_after = retry_after
+
+
+class ProviderError(ServiceError):
+    status = 502
+    code = "provider_error"
+
+
+class ProviderUnavailable(ProviderError):
+    status = 503
+    code = "provider_unavailable"
+
+
+class ProviderRateLimited(ProviderError):
+    status = 429
+    code = "provider_rate_limited"
+
+
+class ProviderRejected(ProviderError):
+    status = 400
+    code = "provider_rejected"
+
+    def __init__(self, detail: str, *, param: str | None = None,
+                 provider_code: str | None = None) -> None:
+        super().__init__(detail)
+        self.param, self.provider_code = param, provider_code

@@ -1,0 +1,74 @@
+"""Idempotency-Key: the same key and request replay the first answer; another request is a 409."""
+
+import hashlib
+from typing import Literal
+
+import orjson
+from pydantic import BaseModel
+
+from service.context import Context
+from service.errors import Conflict, IdempotencyKeyReused
+from service.store import keys
+
+KEEP_SECONDS = 26 * 3600
+CLAIM_SECONDS = 120
+
+
+class Stored(BaseModel):
+    state: Literal["pending", "done"]
+    fingerprint: str
+    status: int = 0
+    headers: list[tuple[str, str]] = []
+    body: str = ""
+
+
+class IdempotencyKeyInUse(Conflict):
+    code = "idempotency_key_in_use"
+
+
+def fingerprint(*parts: bytes | str) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part.encode() if isinstance(part, str) else part)
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def json_fingerprint(method: str, path: str, body: bytes) -> str:
+    """Same parsed JSON → same fingerprint, whatever the key order or spacing."""
+    try:
+        canonical = orjson.dumps(orjson.loads(body), option=orjson.OPT_SORT_KEYS) if body else b""
+    except orjson.JSONDecodeError:
+        canonical = body
+    return fingerprint(method, path, canonical)
+
+
+def claim(ctx: Context, scope: str, key: str, print_: str) -> Stored | None:
+    """Take the key for this request (None), or answer the finished first response to replay."""
+    redis_key = keys.idempotency(scope, key)
+    pending = Stored(state="pending", fingerprint=print_)
+    if ctx.redis.set(redis_key, pending.model_dump_json(), nx=True, ex=CLAIM_SECONDS):
+        return None
+    raw = ctx.redis.get(redis_key)
+    if raw is None:  # expired between the two calls
+        return claim(ctx, scope, key, print_)
+    stored = Stored.model_validate_json(raw)
+    if stored.fingerprint != print_:
+        raise IdempotencyKeyReused(
+            f"Idempotency-Key {key!r} was already used with a different request.")
+    if stored.state == "pending":
+        raise IdempotencyKeyInUse(f"A request with Idempotency-Key {key!r} is still running.",
+                                  headers={"Retry-After": "1"})
+    return stored
+
+
+def complete(ctx: Context, scope: str, key: str, print_: str, status: int,
+             headers: list[tuple[str, str]], body: bytes) -> None:
+    done = Stored(state="done", fingerprint=print_, status=status, headers=headers,
+                  body=body.decode("utf-8", "replace"))
+    ctx.redis.set(keys.idempotency(scope, key), done.model_dump_json(), ex=KEEP_SECONDS)
+
+
+def release(ctx: Context, scope: str, key: str) -> None:
+    """Forget a claim whose request failed, so an honest retry runs again."""
+    ctx.redis.delete(keys.idempotency(scope, key))

@@ -1,0 +1,66 @@
+"""Projects and their API keys. Keys are shown once and stored only as SHA-256 hashes."""
+
+import hashlib
+import hmac
+import secrets
+
+from service import clock, ids
+from service.context import Context
+from service.errors import KeyNotFound, ProjectNotFound, Unauthorized
+from service.projects.models import ApiKey, ApiKeyCreated, KeyCreate, Project, ProjectCreate
+from service.store import keys
+
+KEY_PREFIX = "ftm_"
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def create_project(ctx: Context, body: ProjectCreate) -> Project:
+    project = Project(id=ids.new_id("project"), created_at=clock.now(), name=body.name,
+                      budget_usd=body.budget_usd)
+    ctx.store.create(project, None)
+    return project
+
+
+def get_project(ctx: Context, project_id: str) -> Project:
+    project = ctx.store.get(Project, project_id)
+    if project is None:
+        raise ProjectNotFound(project_id)
+    return project
+
+
+def create_key(ctx: Context, project_id: str, body: KeyCreate) -> ApiKeyCreated:
+    get_project(ctx, project_id)
+    secret = KEY_PREFIX + secrets.token_urlsafe(32)
+    record = ApiKey(id=ids.new_id("key"), created_at=clock.now(), project_id=project_id,
+                    name=body.name, redacted=f"{secret[:8]}…{secret[-4:]}",
+                    key_hash=hash_key(secret))
+    ctx.store.create(record, project_id,
+                     extra=lambda pipe: pipe.set(keys.api_key_hash(record.key_hash), record.id))
+    return ApiKeyCreated(**record.model_dump(exclude={"object", "revoked", "key_hash"}),
+                         key=secret)
+
+
+def revoke_key(ctx: Context, key_id: str) -> None:
+    """Revoke a key; revoking it again is harmless."""
+    record = ctx.store.get(ApiKey, key_id)
+    if record is None:
+        raise KeyNotFound(key_id)
+    ctx.store.update(ApiKey, key_id, lambda k: k.model_copy(update={"revoked": True}),
+                     extra=lambda pipe, old, new: pipe.delete(keys.api_key_hash(old.key_hash)))
+
+
+def authenticate(ctx: Context, secret: str) -> tuple[Project, ApiKey]:
+    """The project and key behind a bearer secret, or Unauthorized."""
+    key_id = ctx.redis.get(keys.api_key_hash(hash_key(secret)))
+    record = ctx.store.get(ApiKey, key_id.decode()) if key_id else None
+    project = ctx.store.get(Project, record.project_id) if record else None
+    if record is None or record.revoked or project is None:
+        raise Unauthorized("Invalid API key.", headers={"WWW-Authenticate": "Bearer"})
+    return project, record
+
+
+def is_admin(ctx: Context, secret: str) -> bool:
+    return hmac.compare_digest(secret.encode(), ctx.settings.admin_key.get_secret_value().encode())

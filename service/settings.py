@@ -1,0 +1,73 @@
+"""Configuration from the environment (FTM_ prefix; OpenAI's variables as the SDK names them)."""
+
+import sys
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FTM_", env_file=".env", extra="ignore",
+                                      populate_by_name=True)
+
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    data_dir: Path = Path("data")
+    admin_key: SecretStr = Field(min_length=16)
+    log_level: str = "INFO"
+
+    storage: Literal["local", "s3"] = "local"
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = None
+    s3_prefix: str = "datasets/"
+
+    max_upload_bytes: int = Field(512 * 2**20, gt=0)
+    max_line_bytes: int = Field(8 * 2**20, gt=0)
+    max_body_bytes: int = Field(2 * 2**20, gt=0)
+    rate_limit_per_minute: int = Field(600, gt=0)
+    report_workers: int = Field(0, ge=0, description="processes for token counting; 0 = cores")
+
+    default_model: str = "gpt-4o-mini-2024-07-18"
+    tunable_models: list[str] = [
+        "gpt-4o-mini-2024-07-18", "gpt-4o-2024-08-06", "gpt-4.1-2025-04-14",
+        "gpt-4.1-mini-2025-04-14", "gpt-4.1-nano-2025-04-14", "gpt-3.5-turbo-0125",
+        "gpt-3.5-turbo-1106", "gpt-3.5-turbo",
+    ]
+    chat_models: list[str] = ["gpt-4o-mini-2024-07-18", "gpt-4o-mini", "gpt-4o-2024-08-06",
+                              "gpt-4.1-mini-2025-04-14", "gpt-3.5-turbo"]
+    embedding_models: list[str] = ["text-embedding-3-small", "text-embedding-3-large",
+                                   "text-embedding-ada-002"]
+    price_table: Path = REPO_ROOT / "service" / "datasets" / "prices.json"
+    project_budget_usd: float | None = None
+
+    openai_api_key: SecretStr | None = Field(None, validation_alias="OPENAI_API_KEY")
+    openai_base_url: str | None = Field(None, validation_alias="OPENAI_BASE_URL")
+    openai_org_id: str | None = Field(None, validation_alias="OPENAI_ORG_ID")
+    openai_webhook_secret: SecretStr | None = Field(None, validation_alias="OPENAI_WEBHOOK_SECRET")
+    openai_requests_per_minute: int = Field(3000, gt=0)
+    openai_timeout_seconds: float = Field(30.0, gt=0)
+    openai_max_retries: int = Field(4, ge=0)
+    openai_retry_base_seconds: float = Field(0.5, ge=0)
+    openai_upload_part_bytes: int = Field(64 * 2**20, gt=0)
+    openai_uploads_api_above_bytes: int = Field(256 * 2**20, gt=0)
+
+    sync_interval_running_seconds: float = Field(5.0, gt=0)
+    sync_interval_queued_seconds: float = Field(20.0, gt=0)
+    sync_sweep_seconds: int = Field(2, gt=0)
+    stall_seconds: int = Field(1800, gt=0)
+    provider_file_retention_seconds: int | None = None
+
+
+def load_settings() -> Settings:
+    """Settings from the environment; a bad value stops start-up with one line naming it."""
+    try:
+        return Settings()  # type: ignore[call-arg]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = "FTM_" + "_".join(str(p) for p in first["loc"]).upper()
+        sys.exit(f"configuration error: {name}: {first['msg']}")

@@ -1,0 +1,38 @@
+"""Token buckets in Redis, shared by every process: per-key rate limits and the provider cap."""
+
+import redis
+
+from service.clock import now_precise
+from service.store import keys
+
+# KEYS[1] bucket; ARGV: rate per second, capacity, now, tokens wanted.
+# Answers 0 when taken, else the seconds until that many tokens are there (nothing taken).
+TAKE = """
+local rate, capacity, now, want = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens, at = tonumber(state[1]), tonumber(state[2])
+if tokens == nil then tokens, at = capacity, now end
+if now > at then tokens = math.min(capacity, tokens + (now - at) * rate) at = now end
+local wait = 0
+if tokens >= want then tokens = tokens - want else wait = (want - tokens) / rate end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(at))
+redis.call('EXPIRE', KEYS[1], math.ceil(capacity / rate) + 60)
+return tostring(wait)
+"""
+
+
+class Bucket:
+    """A bucket holding `capacity` tokens, refilled at `per_minute` tokens a minute."""
+
+    def __init__(self, client: redis.Redis, name: str, per_minute: float,
+                 capacity: float | None = None) -> None:
+        self.key = keys.bucket(name)
+        self.rate = per_minute / 60.0
+        self.capacity = capacity if capacity is not None else max(1.0, per_minute / 60.0)
+        self.script = client.register_script(TAKE)
+
+    def take(self, tokens: float = 1.0) -> float:
+        """Take tokens if there; answer 0.0, or the seconds to wait before asking again."""
+        wait = self.script(keys=[self.key],
+                           args=[self.rate, self.capacity, now_precise(), tokens])
+        return float(wait)

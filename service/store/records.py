@@ -1,0 +1,109 @@
+"""Resources as JSON strings in Redis, indexed per project by creation time."""
+
+from collections.abc import Callable, Iterator
+from typing import ClassVar, TypeVar
+
+import redis
+from pydantic import BaseModel
+from redis.client import Pipeline
+
+from service.clock import now_precise
+from service.store import keys
+
+
+class Record(BaseModel):
+    """A stored resource. Subclasses fix `kind` (the key's <kind>)."""
+
+    kind: ClassVar[str]
+    id: str
+    created_at: int
+
+
+R = TypeVar("R", bound=Record)
+Extra = Callable[[Pipeline, R | None, R], None]
+
+
+class Store:
+    """The only reader and writer of resource records."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.redis = client
+
+    def create(self, record: Record, project_id: str | None,
+               extra: Callable[[Pipeline], None] | None = None) -> None:
+        """Write a new record and index it, in one transaction."""
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.set(keys.record(record.kind, record.id), record.model_dump_json())
+        score = now_precise()
+        if project_id is not None:
+            pipe.zadd(keys.project_index(record.kind, project_id), {record.id: score})
+        pipe.zadd(keys.all_index(record.kind), {record.id: score})
+        if extra:
+            extra(pipe)
+        pipe.execute()
+
+    def get(self, model: type[R], record_id: str) -> R | None:
+        raw = self.redis.get(keys.record(model.kind, record_id))
+        return None if raw is None else model.model_validate_json(raw)
+
+    def get_many(self, model: type[R], record_ids: list[str]) -> list[R]:
+        if not record_ids:
+            return []
+        raws = self.redis.mget([keys.record(model.kind, i) for i in record_ids])
+        return [model.model_validate_json(raw) for raw in raws if raw is not None]
+
+    def update(self, model: type[R], record_id: str, change: Callable[[R], R],
+               extra: Callable[[Pipeline, R, R], None] | None = None) -> R:
+        """Apply change to the current record atomically (optimistic, retried on conflict).
+
+        change may raise to refuse; extra adds writes to the same transaction.
+        """
+        key = keys.record(model.kind, record_id)
+        with self.redis.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    pipe.watch(key)
+                    raw = pipe.get(key)
+                    if raw is None:
+                        raise KeyError(record_id)
+                    old = model.model_validate_json(raw)
+                    new = change(old)
+                    pipe.multi()
+                    pipe.set(key, new.model_dump_json())
+                    if extra:
+                        extra(pipe, old, new)
+                    pipe.execute()
+                    return new
+                except redis.WatchError:
+                    continue
+
+    def delete(self, model: type[Record], record_id: str, project_id: str | None) -> None:
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.delete(keys.record(model.kind, record_id))
+        if project_id is not None:
+            pipe.zrem(keys.project_index(model.kind, project_id), record_id)
+        pipe.zrem(keys.all_index(model.kind), record_id)
+        pipe.execute()
+
+    def owns(self, model: type[Record], project_id: str, record_id: str) -> bool:
+        return self.redis.zscore(keys.project_index(model.kind, project_id), record_id) is not None
+
+    def scan(self, model: type[R], project_id: str | None, *, after: str | None = None,
+             newest_first: bool = True, batch: int = 100) -> Iterator[R]:
+        """Records of a project (or all, when project_id is None) from just past `after`."""
+        index = (keys.project_index(model.kind, project_id) if project_id is not None
+                 else keys.all_index(model.kind))
+        rank_of = self.redis.zrevrank if newest_first else self.redis.zrank
+        range_of = self.redis.zrevrange if newest_first else self.redis.zrange
+        start = 0
+        if after is not None:
+            rank = rank_of(index, after)
+            if rank is None:
+                return
+            start = int(rank) + 1
+        while True:
+            ids = [i.decode() for i in range_of(index, start, start + batch - 1)]
+            if not ids:
+                return
+            yield from self.get_many(model, ids)
+            start += len(ids)
