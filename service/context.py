@@ -6,6 +6,7 @@ from functools import cached_property
 import redis
 from rq import Queue
 
+from service.provider.gateway import Gateway
 from service.settings import Settings
 from service.storage import Storage, build_storage
 from service.store.records import Store
@@ -25,6 +26,10 @@ class Context:
     @cached_property
     def storage(self) -> Storage:
         return build_storage(self.settings)
+
+    @cached_property
+    def gateway(self) -> Gateway:
+        return Gateway(self.settings, self.redis)
 
     @cached_property
     def queue(self) -> Queue:

@@ -1,6 +1,7 @@
 """Errors a client can act on.
 
     ServiceError (400 bad_request)
+    ├── InvalidWebhookSignature (400 invalid_webhook_signature)
     ├── InvalidRequest (422 invalid_request)
     │   ├── UnsupportedEncoding (422 unsupported_encoding)
     │   ├── InvalidFile (422 invalid_file)
@@ -11,7 +12,8 @@
     ├── Forbidden (403 forbidden)
     │   └── ModelNotDeletable (403 model_not_deletable)
     ├── NotFound (404 not_found)
-    │   └── <Resource>NotFound (404 <resource>_not_found)
+    │   ├── <Resource>NotFound (404 <resource>_not_found)
+    │   └── WebhookNotConfigured (404 webhook_not_configured)
     ├── Conflict (409 conflict)
     │   ├── IdempotencyKeyReused (409 idempotency_key_reused)
     │   ├── DatasetNotReady (409 dataset_not_ready)
@@ -22,6 +24,8 @@
     └── ProviderError (502 provider_error)
         ├── ProviderUnavailable (503 provider_unavailable)
         ├── ProviderRateLimited (429 provider_rate_limited)
+        ├── ProviderAuthFailed (502 provider_auth_failed)
+        ├── ProviderCapacity (429 provider_capacity)
         └── ProviderRejected (400 provider_rejected)
 """
 
@@ -44,6 +48,10 @@ class ServiceError(Exception):
                  headers: Mapping[str, str] | None = None) -> None:
         super().__init__(detail)
         self.detail, self.errors, self.headers = detail, list(errors), dict(headers or {})
+
+
+class InvalidWebhookSignature(ServiceError):
+    code = "invalid_webhook_signature"
 
 
 class InvalidRequest(ServiceError):
@@ -128,6 +136,15 @@ class WebhookNotFound(NotFound):
         super().__init__("webhook", webhook_id)
 
 
+class WebhookNotConfigured(NotFound):
+    """An inbound provider webhook arrived but no secret to verify it is configured."""
+
+    code = "webhook_not_configured"
+
+    def __init__(self, detail: str) -> None:
+        ServiceError.__init__(self, detail)
+
+
 class ProjectNotFound(NotFound):
     code = "project_not_found"
 
@@ -200,11 +217,24 @@ class ProviderRateLimited(ProviderError):
     code = "provider_rate_limited"
 
 
+class ProviderAuthFailed(ProviderError):
+    code = "provider_auth_failed"
+
+
+class ProviderCapacity(ProviderError):
+    """The provider refused new work until running work finishes (an account job limit)."""
+
+    status = 429
+    code = "provider_capacity"
+
+
 class ProviderRejected(ProviderError):
     status = 400
     code = "provider_rejected"
 
     def __init__(self, detail: str, *, param: str | None = None,
-                 provider_code: str | None = None) -> None:
-        super().__init__(detail)
+                 provider_code: str | None = None, provider_status: int = 400) -> None:
+        errors = [FieldError(field=param, message=detail)] if param else []
+        super().__init__(detail, errors=errors)
         self.param, self.provider_code = param, provider_code
+        self.provider_status = provider_status

@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     max_line_bytes: int = Field(8 * 2**20, gt=0)
     max_body_bytes: int = Field(2 * 2**20, gt=0)
     rate_limit_per_minute: int = Field(600, gt=0)
+    inline_validation_bytes: int = Field(8 * 2**20, ge=0,
+                                         description="derived datasets this small validate at once")
     report_workers: int = Field(0, ge=0, description="processes for token counting; 0 = cores")
 
     default_model: str = "gpt-4o-mini-2024-07-18"
@@ -60,7 +62,13 @@ class Settings(BaseSettings):
     sync_interval_queued_seconds: float = Field(20.0, gt=0)
     sync_sweep_seconds: int = Field(2, gt=0)
     stall_seconds: int = Field(1800, gt=0)
+    reconcile_seconds: int = Field(300, gt=0)
     provider_file_retention_seconds: int | None = None
+    launch_lock_seconds: int = Field(300, gt=0)
+    file_processing_timeout_seconds: float = Field(600, gt=0)
+    webhook_max_attempts: int = Field(8, ge=1, description="delivery attempts before failed")
+    webhook_retry_base_seconds: float = Field(5.0, gt=0, description="first retry delay")
+    fault_points: list[str] = Field([], description="test only: points where a worker dies once")
 
 
 def load_settings() -> Settings:

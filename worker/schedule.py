@@ -5,16 +5,20 @@ from collections.abc import Callable
 from rq.cron import CronScheduler
 
 from service.context import QUEUE_NAME
+from worker import tasks
 from worker.context import current_context
 
-# (task, interval in seconds); the sweeps take their own locks, so two schedulers are harmless.
-SWEEPS: list[tuple[Callable[[], None], int]] = []
+
+def sweeps() -> list[tuple[Callable[[], None], int]]:
+    """(task, interval in seconds). Sweeps lease what they take, so two schedulers are harmless."""
+    settings = current_context().settings
+    return [(tasks.sync_due_jobs, settings.sync_sweep_seconds),
+            (tasks.reconcile_jobs, settings.reconcile_seconds)]
 
 
 def run_cron() -> None:
     ctx = current_context()
     scheduler = CronScheduler(connection=ctx.redis, logging_level=ctx.settings.log_level.upper())
-    for task, interval in SWEEPS:
-        scheduler.register(task, QUEUE_NAME, interval=interval)
-    if SWEEPS:
-        scheduler.start()
+    for task, interval in sweeps():
+        scheduler.register(task, QUEUE_NAME, interval=interval, job_timeout=interval * 30)
+    scheduler.start()

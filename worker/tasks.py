@@ -1,1 +1,38 @@
 """The functions RQ calls, by dotted name from the API: each hands its ids to the domain."""
+
+from service.datasets import ingest
+from service.jobs import launch, recovery, sync
+from service.webhooks import deliver
+from worker.context import current_context
+
+
+def validate_dataset(dataset_id: str) -> None:
+    ingest.validate(current_context(), dataset_id)
+
+
+def launch_job(job_id: str) -> None:
+    launch.run(current_context(), job_id)
+
+
+def sync_job(job_id: str) -> None:
+    sync.sync(current_context(), job_id)
+
+
+def control_job(job_id: str, action: str) -> None:
+    sync.run_control(current_context(), job_id, action)
+
+
+def sync_due_jobs() -> None:
+    sync.sweep(current_context())
+
+
+def reconcile_jobs() -> None:
+    recovery.reconcile(current_context())
+
+
+def deliver_webhook(delivery_id: str) -> None:
+    deliver.run(current_context(), delivery_id)
+
+
+def requeue_overdue_deliveries() -> None:
+    deliver.requeue_overdue(current_context())

@@ -9,7 +9,7 @@ from starlette.exceptions import HTTPException
 
 from service import logs
 from service.api import middleware, problems
-from service.api.routes import admin, datasets, health
+from service.api.routes import admin, datasets, health, jobs, providers, webhooks
 from service.context import Context, build_context
 from service.errors import ServiceError
 from service.settings import Settings, load_settings
@@ -32,7 +32,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="finetune-manager", version="0.1.0", description=DESCRIPTION,
                   lifespan=lifespan)
     holder["context"] = app.state.context = build_context(settings)
-    for router in (health.router, admin.router, datasets.router):
+    for router in (health.router, admin.router, datasets.router, jobs.router, webhooks.router,
+                   providers.router):
         app.include_router(router)
     app.add_exception_handler(ServiceError, problems.on_service_error)
     app.add_exception_handler(RequestValidationError, problems.on_validation_error)

@@ -3,6 +3,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel
 
+from service.datasets.csvfile import ColumnSummary
 from service.store.records import Record
 
 
@@ -19,12 +20,6 @@ class DatasetStatus(StrEnum):
     invalid = "invalid"
 
 
-class Column(BaseModel):
-    name: str
-    samples: list[str]
-    distinct: int
-
-
 class Conversion(BaseModel):
     converted: int
     skipped: list[dict[str, Any]]
@@ -33,6 +28,7 @@ class Conversion(BaseModel):
 
 class Dataset(Record):
     kind: ClassVar[str] = "dataset"
+    internal: ClassVar[frozenset[str]] = frozenset({"label_hint"})
     object: Literal["dataset"] = "dataset"
     project_id: str
     name: str
@@ -42,10 +38,26 @@ class Dataset(Record):
     bytes: int
     sha256: str
     rows: int | None = None
-    columns: list[Column] | None = None
+    columns: list[ColumnSummary] | None = None
     parent_id: str | None = None
     derived_by: str | None = None
     conversion: Conversion | None = None
     error: str | None = None
     provider_files: dict[str, str] = {}
+    label_hint: list[str] | None = None
     updated_at: int | None = None
+
+    @property
+    def storage_name(self) -> str:
+        return storage_name(self.id)
+
+
+def storage_name(dataset_id: str) -> str:
+    """Where a dataset's file lives in storage."""
+    return f"datasets/{dataset_id}"
+
+
+class SplitResult(BaseModel):
+    parent_id: str
+    splits: dict[str, Dataset]
+    labels: dict[str, dict[str, int] | None]

@@ -1,9 +1,31 @@
 """What the dataset routes call."""
 
+import csv
+import hashlib
+import io
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from service import clock, idempotency, ids
 from service.context import Context
-from service.datasets.models import Dataset
-from service.errors import DatasetNotFound, InvalidRequest
+from service.datasets import ingest, upload
+from service.datasets.convert import ConvertRequest, convert_file
+from service.datasets.models import (Conversion, Dataset, DatasetFormat, DatasetStatus,
+                                     storage_name)
+from service.datasets.pricing import load_prices
+from service.datasets.split import SplitRequest, split_file
+from service.deletion import Deleted
+from service.errors import (DatasetInUse, DatasetNotFound, DatasetNotReady, InvalidFile, InvalidRequest,
+                            ProviderRejected)
+from service.jobs.models import TERMINAL, Job
+from service.logs import log
 from service.pagination import Page, take_page
+
+CHUNK = 1 << 16
 
 
 def get(ctx: Context, project_id: str, dataset_id: str) -> Dataset:
@@ -17,3 +39,207 @@ def page(ctx: Context, project_id: str, limit: int, after: str | None) -> Page[D
     if after is not None:
         get(ctx, project_id, after)
     return take_page(ctx.store.scan(Dataset, project_id, after=after), limit)
+
+
+def parse_format(value: str | None) -> str:
+    value = (value or "auto").strip().lower()
+    allowed = ["auto", *DatasetFormat]
+    if value not in allowed:
+        raise InvalidRequest(f"format must be one of {', '.join(allowed)}.",
+                             errors=[{"field": "body.format", "message": f"unknown {value!r}"}])
+    return value
+
+
+def guess_format(head: bytes) -> DatasetFormat:
+    """A first guess from the file's start; validation settles it from whole lines."""
+    if not upload.looks_like_json(head):
+        return DatasetFormat.csv
+    first = head.lstrip(b"\xef\xbb\xbf \t\r\n").split(b"\n", 1)[0]
+    for marker, fmt in ((b'"messages"', DatasetFormat.chat),
+                        (b'"preferred_output"', DatasetFormat.preference),
+                        (b'"prompt"', DatasetFormat.prompt_completion)):
+        if marker in first:
+            return fmt
+    return DatasetFormat.chat
+
+
+async def upload_dataset(ctx: Context, project_id: str, stream: AsyncIterator[bytes],
+                         content_type: str, idempotency_key: str | None,
+                         scope: str) -> tuple[Dataset, idempotency.Stored | None]:
+    """Store an uploaded file and record it as `processing`; validation runs in a worker.
+
+    With an Idempotency-Key, a repeat of the same fields and file replays the first answer.
+    """
+    dataset_id = ids.new_id("dataset")
+    name = storage_name(dataset_id)
+    with ctx.storage.writer(name) as out:
+        received = await upload.receive(stream, content_type, out, ctx.settings.max_upload_bytes)
+        declared = parse_format(received.fields.get("format"))
+        if received.bytes == 0:
+            raise InvalidFile("The file is empty.", errors=[{"field": "body.file",
+                                                              "message": "0 bytes"}])
+    print_ = idempotency.fingerprint("POST /v1/datasets", orjson.dumps(
+        received.fields, option=orjson.OPT_SORT_KEYS), received.sha256)
+    if idempotency_key:
+        try:
+            stored = idempotency.claim(ctx, scope, idempotency_key, print_)
+        except Exception:
+            ctx.storage.delete(name)
+            raise
+        if stored is not None:
+            ctx.storage.delete(name)
+            return get(ctx, project_id, orjson.loads(stored.body)["id"]), stored
+    fmt = DatasetFormat(declared) if declared != "auto" else guess_format(received.head)
+    dataset = Dataset(id=dataset_id, created_at=clock.now(), updated_at=clock.now(),
+                      project_id=project_id, name=received.fields.get("name") or received.filename,
+                      filename=received.filename, format=fmt, status=DatasetStatus.processing,
+                      bytes=received.bytes, sha256=received.sha256)
+    ctx.store.create(dataset, project_id)
+    ctx.enqueue("validate_dataset", dataset.id)
+    log.info("dataset.uploaded", dataset_id=dataset.id, bytes=dataset.bytes, format=fmt)
+    if idempotency_key:
+        body = orjson.dumps(dataset.model_dump(mode="json"))
+        idempotency.complete(ctx, scope, idempotency_key, print_, 201,
+                             [("location", f"/v1/datasets/{dataset.id}"),
+                              ("content-type", "application/json")], body)
+    return dataset, None
+
+
+def content(ctx: Context, dataset: Dataset) -> Iterator[bytes]:
+    with ctx.storage.reader(dataset.storage_name) as file:
+        while chunk := file.read(CHUNK):
+            yield chunk
+
+
+def rows(ctx: Context, dataset: Dataset, offset: int, limit: int) -> dict[str, Any]:
+    """Parsed rows offset..offset+limit: JSON lines (blank ones skipped) or CSV records."""
+    data: list[dict[str, Any]] = []
+    with ctx.storage.reader(dataset.storage_name) as raw:
+        text = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="")
+        records = csv_rows(text) if dataset.format == DatasetFormat.csv else json_rows(text)
+        for number, row in records:
+            if number <= offset:
+                continue
+            if len(data) >= limit:
+                break
+            data.append({"row": number, **row})
+    return {"object": "list", "data": data, "offset": offset, "limit": limit,
+            "total": dataset.rows}
+
+
+def csv_rows(text: io.TextIOWrapper) -> Iterator[tuple[int, dict[str, Any]]]:
+    for number, record in enumerate(csv.DictReader(text), start=1):
+        yield number, {"data": record}
+
+
+def json_rows(text: io.TextIOWrapper) -> Iterator[tuple[int, dict[str, Any]]]:
+    number = 0
+    for line in text:
+        if not line.strip():
+            continue
+        number += 1
+        try:
+            yield number, {"data": orjson.loads(line)}
+        except orjson.JSONDecodeError as exc:
+            yield number, {"error": f"invalid JSON: {exc}"}
+
+
+def delete(ctx: Context, project_id: str, dataset_id: str) -> Deleted:
+    """Delete the file, its provider copies and the record; repeating it answers the same."""
+    if ctx.store.was_deleted(Dataset, dataset_id, project_id):
+        return Deleted(id=dataset_id, object="dataset")
+    dataset = get(ctx, project_id, dataset_id)
+    users = [job.id for job in ctx.store.scan(Job, project_id) if job.status not in TERMINAL
+             and dataset_id in (job.training_dataset, job.validation_dataset)]
+    if users:
+        raise DatasetInUse(f"Dataset {dataset_id} is used by active job {users[0]}; cancel it or "
+                           "wait for it to finish.")
+    for file_id in dataset.provider_files.values():
+        try:
+            ctx.gateway.call(ctx.gateway.client.files.delete, file_id)
+        except ProviderRejected:
+            pass  # already gone on the provider
+    ctx.store.bury(Dataset, dataset_id, project_id)
+    ctx.storage.delete(storage_name(dataset_id))
+    return Deleted(id=dataset_id, object="dataset")
+
+
+def report(ctx: Context, dataset: Dataset, model: str | None = None) -> dict[str, Any]:
+    """The validation, token and cost report for a model (kept once computed)."""
+    model = model or ctx.settings.default_model
+    if dataset.status == DatasetStatus.processing:
+        raise DatasetNotReady(f"Dataset {dataset.id} is still being validated; try again shortly.",
+                              headers={"Retry-After": "2"})
+    load_prices(ctx.settings.price_table).resolve(model)
+    cached = ingest.cached_report(ctx, dataset.id, model)
+    if cached is not None:
+        return cached
+    with ctx.storage.local_path(dataset.storage_name) as path:
+        return ingest.compute_report(ctx, dataset, dataset.format, path, model)
+
+
+def create_derived(ctx: Context, parent: Dataset, path: Path, *, name: str, derived_by: str,
+                   filename: str, **fields: Any) -> Dataset:
+    """Store a file made from parent as a new dataset and validate it."""
+    dataset_id = ids.new_id("dataset")
+    digest, size = hashlib.sha256(), 0
+    with ctx.storage.writer(storage_name(dataset_id)) as out, path.open("rb") as source:
+        while chunk := source.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+            out.write(chunk)
+    now = clock.now()
+    dataset = Dataset(id=dataset_id, created_at=now, updated_at=now, project_id=parent.project_id,
+                      name=name, filename=filename, format=parent.format,
+                      status=DatasetStatus.processing, bytes=size, sha256=digest.hexdigest(),
+                      parent_id=parent.id, derived_by=derived_by, **fields)
+    ctx.store.create(dataset, parent.project_id)
+    if size <= ctx.settings.inline_validation_bytes:
+        ingest.validate(ctx, dataset_id)
+    else:
+        ctx.enqueue("validate_dataset", dataset_id)
+    return get(ctx, parent.project_id, dataset_id)
+
+
+def convert(ctx: Context, project_id: str, dataset_id: str, body: ConvertRequest) -> Dataset:
+    parent = ready(ctx, project_id, dataset_id)
+    target = DatasetFormat.chat if body.target == "chat" else DatasetFormat.prompt_completion
+    with ctx.storage.local_path(parent.storage_name) as src, \
+            tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "converted.jsonl"
+        result = convert_file(src, parent.format, out, body)
+        name = body.name or f"{parent.name}-{target}"
+        return create_derived(
+            ctx, parent, out, name=name, derived_by=f"convert:{target}",
+            filename=f"{Path(parent.filename).stem}.{target}.jsonl",
+            conversion=Conversion(**result.model_dump()), label_hint=label_hint(body))
+
+
+def label_hint(body: ConvertRequest) -> list[str] | None:
+    """The labels answers take when the assistant template is one mapped column, e.g. {Final}."""
+    template = (body.assistant if body.target == "chat" else body.completion) or ""
+    column = template.strip()[1:-1] if template.strip().startswith("{") else None
+    if column and template.strip() == f"{{{column}}}" and column in body.value_maps:
+        return sorted(set(body.value_maps[column].values()))
+    return None
+
+
+def split(ctx: Context, project_id: str, dataset_id: str, body: SplitRequest) -> dict[str, Any]:
+    parent = ready(ctx, project_id, dataset_id)
+    with ctx.storage.local_path(parent.storage_name) as src, \
+            tempfile.TemporaryDirectory() as folder:
+        parts = split_file(src, parent.format, body, Path(folder))
+        children = {part: create_derived(
+            ctx, parent, piece.path, name=f"{parent.name}-{part}", derived_by=f"split:{part}",
+            filename=f"{Path(parent.filename).stem}.{part}{piece.path.suffix}",
+            label_hint=parent.label_hint) for part, piece in parts.items()}
+    return {"parent_id": parent.id, "splits": children,
+            "labels": {part: piece.labels for part, piece in parts.items()}}
+
+
+def ready(ctx: Context, project_id: str, dataset_id: str) -> Dataset:
+    dataset = get(ctx, project_id, dataset_id)
+    if dataset.status != DatasetStatus.ready:
+        raise DatasetNotReady(f"Dataset {dataset_id} is {dataset.status}"
+                              + (f": {dataset.error}" if dataset.error else "."))
+    return dataset

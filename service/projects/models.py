@@ -14,6 +14,7 @@ class Project(Record):
 
 class ApiKey(Record):
     kind: ClassVar[str] = "key"
+    internal: ClassVar[frozenset[str]] = frozenset({"key_hash"})
     object: Literal["api_key"] = "api_key"
     project_id: str
     name: str | None = None

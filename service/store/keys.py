@@ -7,6 +7,10 @@ def record(kind: str, record_id: str) -> str:
     return f"{PREFIX}:{kind}:{record_id}"
 
 
+def record_part(kind: str, record_id: str, part: str) -> str:
+    return f"{PREFIX}:{kind}:{record_id}:{part}"
+
+
 def project_index(kind: str, project_id: str) -> str:
     """Sorted set of a project's records of one kind, scored by creation time."""
     return f"{PREFIX}:{kind}:by_project:{project_id}"
@@ -34,3 +38,50 @@ def lock(name: str, resource_id: str) -> str:
 
 def setting(name: str) -> str:
     return f"{PREFIX}:setting:{name}"
+
+
+def jobs_due() -> str:
+    """Active jobs by the time their next sync is due."""
+    return f"{PREFIX}:jobs:due"
+
+
+def jobs_waiting_capacity() -> str:
+    """Jobs the provider refused for capacity, by creation time: launched in that order."""
+    return f"{PREFIX}:jobs:waiting_capacity"
+
+
+def job_by_provider(provider_job_id: str) -> str:
+    return f"{PREFIX}:job:by_provider:{provider_job_id}"
+
+
+def fault_fired(point: str) -> str:
+    return f"{PREFIX}:fault:{point}"
+
+
+def webhook_secret(webhook_id: str) -> str:
+    """A webhook endpoint's signing secret (kept apart so the record stays the response)."""
+    return f"{PREFIX}:webhook:{webhook_id}:secret"
+
+
+def project_webhook_secret(project_id: str) -> str:
+    """The signing secret for deliveries to jobs' own webhook_url."""
+    return f"{PREFIX}:project:{project_id}:webhook_secret"
+
+
+def webhook_deliveries(webhook_id: str) -> str:
+    """Sorted set of a webhook endpoint's deliveries, scored by creation time."""
+    return f"{PREFIX}:webhook:{webhook_id}:deliveries"
+
+
+def delivery_payload(delivery_id: str) -> str:
+    return f"{PREFIX}:delivery:{delivery_id}:payload"
+
+
+def deliveries_pending() -> str:
+    """Pending deliveries by the time their next attempt is due."""
+    return f"{PREFIX}:deliveries:pending"
+
+
+def jobs_finished() -> str:
+    """Finished jobs by finish time, until their provider files are cleaned up."""
+    return f"{PREFIX}:jobs:finished"

@@ -1,22 +1,49 @@
 """Resources as JSON strings in Redis, indexed per project by creation time."""
 
 from collections.abc import Callable, Iterator
-from typing import ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import redis
-from pydantic import BaseModel
+from pydantic import (BaseModel, ConfigDict, SerializationInfo, SerializerFunctionWrapHandler,
+                      model_serializer)
 from redis.client import Pipeline
 
 from service.clock import now_precise
 from service.store import keys
 
 
-class Record(BaseModel):
-    """A stored resource. Subclasses fix `kind` (the key's <kind>)."""
+STORED = {"stored": True}
 
+
+def hide_internal(schema: dict[str, Any], model: type["Record"]) -> None:
+    for name in model.internal:
+        schema.get("properties", {}).pop(name, None)
+        if name in schema.get("required", []):
+            schema["required"].remove(name)
+
+
+class Record(BaseModel):
+    """A stored resource. Subclasses fix `kind` (the key's <kind>) and may name `internal`
+    fields: stored, but never part of an answer."""
+
+    model_config = ConfigDict(json_schema_extra=hide_internal)  # type: ignore[typeddict-item]
     kind: ClassVar[str]
+    internal: ClassVar[frozenset[str]] = frozenset()
     id: str
     created_at: int
+
+    @model_serializer(mode="wrap")
+    def _drop_internal(self, handler: SerializerFunctionWrapHandler,
+                       info: SerializationInfo):  # type: ignore[no-untyped-def]
+        # Unannotated on purpose: pydantic then documents the model's own fields.
+        data: dict[str, Any] = handler(self)
+        if self.internal and not (info.context or {}).get("stored"):
+            for name in self.internal:
+                data.pop(name, None)
+        return data
+
+    def stored_json(self) -> str:
+        return self.model_dump_json(context=STORED)
 
 
 R = TypeVar("R", bound=Record)
@@ -33,7 +60,7 @@ class Store:
                extra: Callable[[Pipeline], None] | None = None) -> None:
         """Write a new record and index it, in one transaction."""
         pipe = self.redis.pipeline(transaction=True)
-        pipe.set(keys.record(record.kind, record.id), record.model_dump_json())
+        pipe.set(keys.record(record.kind, record.id), record.stored_json())
         score = now_precise()
         if project_id is not None:
             pipe.zadd(keys.project_index(record.kind, project_id), {record.id: score})
@@ -69,7 +96,7 @@ class Store:
                     old = model.model_validate_json(raw)
                     new = change(old)
                     pipe.multi()
-                    pipe.set(key, new.model_dump_json())
+                    pipe.set(key, new.stored_json())
                     if extra:
                         extra(pipe, old, new)
                     pipe.execute()
@@ -84,6 +111,19 @@ class Store:
             pipe.zrem(keys.project_index(model.kind, project_id), record_id)
         pipe.zrem(keys.all_index(model.kind), record_id)
         pipe.execute()
+
+    def bury(self, model: type[Record], record_id: str, project_id: str) -> None:
+        """Delete a record, remembering it was the project's so a repeated DELETE answers alike."""
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.set(keys.record_part(model.kind, record_id, "deleted"), project_id)
+        pipe.delete(keys.record(model.kind, record_id))
+        pipe.zrem(keys.project_index(model.kind, project_id), record_id)
+        pipe.zrem(keys.all_index(model.kind), record_id)
+        pipe.execute()
+
+    def was_deleted(self, model: type[Record], record_id: str, project_id: str) -> bool:
+        owner = self.redis.get(keys.record_part(model.kind, record_id, "deleted"))
+        return owner is not None and owner.decode() == project_id
 
     def owns(self, model: type[Record], project_id: str, record_id: str) -> bool:
         return self.redis.zscore(keys.project_index(model.kind, project_id), record_id) is not None

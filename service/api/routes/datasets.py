@@ -1,12 +1,41 @@
-from fastapi import APIRouter
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import JSONResponse, StreamingResponse
 
 from service.api.deps import ContextDep, ProjectDep
+from service.api.middleware import auth_scope
 from service.api.pagination import After, Limit
 from service.datasets import service as datasets
-from service.datasets.models import Dataset
+from service.datasets.convert import ConvertRequest
+from service.datasets.models import Dataset, DatasetFormat, SplitResult
+from service.datasets.split import SplitRequest
+from service.deletion import Deleted
 from service.pagination import Page
 
 router = APIRouter(prefix="/v1/datasets", tags=["datasets"])
+
+UPLOAD_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["file"], "properties": {
+        "file": {"type": "string", "format": "binary"},
+        "name": {"type": "string"},
+        "format": {"type": "string", "enum": ["auto", *DatasetFormat], "default": "auto"}}}}}}}
+
+
+@router.post("", status_code=201, openapi_extra=UPLOAD_BODY,
+             responses={201: {"model": Dataset}})
+async def upload_dataset(request: Request, project: ProjectDep, ctx: ContextDep) -> Response:
+    dataset, replayed = await datasets.upload_dataset(
+        ctx, project.id, request.stream(), request.headers.get("content-type", ""),
+        request.headers.get("idempotency-key"), auth_scope(request.headers))
+    headers = {"Location": f"/v1/datasets/{dataset.id}"}
+    if replayed is not None:
+        headers["Idempotent-Replayed"] = "true"
+        return Response(replayed.body, replayed.status, headers=headers,
+                        media_type="application/json")
+    return JSONResponse(dataset.model_dump(mode="json"), 201, headers=headers)
+
 
 
 @router.get("")
@@ -18,3 +47,51 @@ def list_datasets(project: ProjectDep, ctx: ContextDep, limit: Limit = 20,
 @router.get("/{dataset_id}")
 def get_dataset(dataset_id: str, project: ProjectDep, ctx: ContextDep) -> Dataset:
     return datasets.get(ctx, project.id, dataset_id)
+
+
+@router.get("/{dataset_id}/content", response_class=StreamingResponse,
+            responses={200: {"content": {"application/jsonl": {}, "text/csv": {}}}})
+def get_content(dataset_id: str, project: ProjectDep, ctx: ContextDep) -> StreamingResponse:
+    dataset = datasets.get(ctx, project.id, dataset_id)
+    media = "text/csv" if dataset.format == DatasetFormat.csv else "application/jsonl"
+    return StreamingResponse(datasets.content(ctx, dataset), media_type=media, headers={
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(dataset.filename)}",
+        "Content-Length": str(dataset.bytes)})
+
+
+@router.get("/{dataset_id}/rows")
+def get_rows(dataset_id: str, project: ProjectDep, ctx: ContextDep,
+             offset: Annotated[int, Query(ge=0)] = 0,
+             limit: Annotated[int, Query(ge=1, le=100)] = 20) -> dict[str, object]:
+    return datasets.rows(ctx, datasets.get(ctx, project.id, dataset_id), offset, limit)
+
+
+@router.get("/{dataset_id}/report")
+def get_report(dataset_id: str, project: ProjectDep, ctx: ContextDep,
+               model: str | None = None) -> dict[str, Any]:
+    return datasets.report(ctx, datasets.get(ctx, project.id, dataset_id), model)
+
+
+@router.post("/{dataset_id}/convert", status_code=201, response_model=Dataset)
+def convert_dataset(dataset_id: str, body: ConvertRequest, project: ProjectDep,
+                    ctx: ContextDep) -> Response:
+    return created(datasets.convert(ctx, project.id, dataset_id, body))
+
+
+@router.post("/{dataset_id}/split", status_code=201)
+def split_dataset(dataset_id: str, body: SplitRequest, project: ProjectDep, ctx: ContextDep,
+                  response: Response) -> SplitResult:
+    result = SplitResult(**datasets.split(ctx, project.id, dataset_id, body))
+    first = next(iter(result.splits.values()))
+    response.headers["Location"] = f"/v1/datasets/{first.id}"
+    return result
+
+
+def created(dataset: Dataset) -> Response:
+    return JSONResponse(dataset.model_dump(mode="json"), 201,
+                        headers={"Location": f"/v1/datasets/{dataset.id}"})
+
+
+@router.delete("/{dataset_id}")
+def delete_dataset(dataset_id: str, project: ProjectDep, ctx: ContextDep) -> Deleted:
+    return datasets.delete(ctx, project.id, dataset_id)

@@ -1,0 +1,66 @@
+"""Validate a freshly uploaded or derived dataset (a worker task): processing → ready | invalid."""
+
+from typing import Any
+
+import orjson
+
+from service import clock
+from service.context import Context
+from service.datasets import csvfile
+from service.datasets.formats import sniff_format
+from service.datasets.models import Dataset, DatasetFormat, DatasetStatus
+from service.datasets.pricing import load_prices
+from service.datasets.report import build_report
+from service.errors import ServiceError
+from service.logs import log
+from service.store import keys
+
+
+def validate(ctx: Context, dataset_id: str) -> None:
+    """Settle the dataset's format, rows and status; keep its report for the default model."""
+    dataset = ctx.store.get(Dataset, dataset_id)
+    if dataset is None or dataset.status != DatasetStatus.processing:
+        return
+    try:
+        update = inspect(ctx, dataset)
+    except ServiceError as exc:
+        update = {"status": DatasetStatus.invalid, "error": exc.detail}
+    update["updated_at"] = clock.now()
+    ctx.store.update(Dataset, dataset_id, lambda d: d.model_copy(update=update))
+    log.info("dataset.validated", dataset_id=dataset_id, status=update["status"])
+
+
+def inspect(ctx: Context, dataset: Dataset) -> dict[str, Any]:
+    with ctx.storage.local_path(dataset.storage_name) as path:
+        fmt = DatasetFormat(sniff_format(path))
+        if fmt == DatasetFormat.csv:
+            summary = csvfile.inspect_csv(path)
+            return {"format": fmt, "status": DatasetStatus.ready, "rows": summary.rows,
+                    "columns": summary.columns}
+        report = compute_report(ctx, dataset, fmt, path, ctx.settings.default_model)
+    errors = sum(report["errors"]["counts"].values())
+    problem = None
+    if report["examples"] == 0:
+        problem = "The file has no examples."
+    elif errors:
+        first = report["errors"]["samples"][0] if report["errors"]["samples"] else {}
+        problem = (f"{errors} of {report['examples']} examples have errors; the first: line "
+                   f"{first.get('line')}: {first.get('message')}. See the report.")
+    return {"format": fmt, "rows": report["examples"], "error": problem,
+            "status": DatasetStatus.invalid if problem else DatasetStatus.ready}
+
+
+def compute_report(ctx: Context, dataset: Dataset, fmt: str, path: Any,
+                   model: str) -> dict[str, Any]:
+    report = build_report(path, fmt, model, prices=load_prices(ctx.settings.price_table),
+                          workers=ctx.settings.report_workers,
+                          max_line_bytes=ctx.settings.max_line_bytes,
+                          label_hint=dataset.label_hint)
+    report["dataset_id"] = dataset.id
+    ctx.redis.set(keys.record_part("dataset", dataset.id, f"report:{model}"), orjson.dumps(report))
+    return report
+
+
+def cached_report(ctx: Context, dataset_id: str, model: str) -> dict[str, Any] | None:
+    raw = ctx.redis.get(keys.record_part("dataset", dataset_id, f"report:{model}"))
+    return orjson.loads(raw) if raw else None

@@ -1,0 +1,151 @@
+"""Receive a multipart upload straight into storage: hashed, counted and checked on the way."""
+
+import hashlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from python_multipart import MultipartParser
+from python_multipart.exceptions import MultipartParseError
+from python_multipart.multipart import parse_options_header
+
+from service.datasets.csvfile import EncodingCheck
+from service.errors import InvalidRequest, PayloadTooLarge
+
+FIELD_LIMIT = 4096
+TEXT_FIELDS = ("name", "format")
+SNIFF_BYTES = 4096
+
+
+class InvalidMultipart(InvalidRequest):
+    code = "invalid_multipart"
+
+
+@dataclass
+class Received:
+    filename: str = ""
+    fields: dict[str, str] = field(default_factory=dict)
+    bytes: int = 0
+    sha256: str = ""
+    head: bytes = b""
+
+
+@dataclass
+class PartState:
+    name: str = ""
+    filename: str | None = None
+    value: bytearray = field(default_factory=bytearray)
+    header_field: bytearray = field(default_factory=bytearray)
+    header_value: bytearray = field(default_factory=bytearray)
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class FileSink:
+    """Where the `file` part's bytes go: storage, the hash, the size limit, the CSV check."""
+
+    def __init__(self, out: IO[bytes], limit: int, declared_format: str) -> None:
+        self.out, self.limit, self.declared_format = out, limit, declared_format
+        self.digest, self.size, self.head = hashlib.sha256(), 0, bytearray()
+        self.encoding: EncodingCheck | None = None
+        self.decided = declared_format != "auto"
+        if declared_format == "csv":
+            self.encoding = EncodingCheck()
+
+    def write(self, data: bytes) -> None:
+        self.size += len(data)
+        if self.size > self.limit:
+            raise PayloadTooLarge(f"The file is over the upload limit of {self.limit} bytes.")
+        self.digest.update(data)
+        self.out.write(data)
+        if not self.decided:
+            self.head += data[: SNIFF_BYTES - len(self.head)]
+            if len(self.head) >= SNIFF_BYTES:
+                self.decide()
+            return
+        if self.encoding is not None:
+            self.encoding.feed(data)
+
+    def decide(self) -> None:
+        """With format auto, check the encoding as CSV unless the file starts like JSON."""
+        self.decided = True
+        if not looks_like_json(bytes(self.head)):
+            self.encoding = EncodingCheck()
+            self.encoding.feed(bytes(self.head))
+
+    def finish(self) -> None:
+        if not self.decided:
+            self.decide()
+        if self.encoding is not None:
+            self.encoding.finish()
+
+
+def looks_like_json(head: bytes) -> bool:
+    return head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"{", b"[")
+
+
+async def receive(stream: AsyncIterator[bytes], content_type: str, out: IO[bytes],
+                  limit: int, declared_format: str | None = None) -> Received:
+    """Parse the multipart body, writing the `file` part to out; the other fields are kept."""
+    kind, options = parse_options_header(content_type)
+    boundary = options.get(b"boundary")
+    if kind != b"multipart/form-data" or not boundary:
+        raise InvalidMultipart("Send the dataset as multipart/form-data with a 'file' part.")
+    received, part = Received(), PartState()
+    sink: FileSink | None = None
+
+    def on_header_field(data: bytes, start: int, end: int) -> None:
+        part.header_field.extend(data[start:end])
+
+    def on_header_value(data: bytes, start: int, end: int) -> None:
+        part.header_value.extend(data[start:end])
+
+    def on_header_end() -> None:
+        part.headers[part.header_field.decode("latin-1").lower()] = part.header_value.decode(
+            "utf-8", "replace")
+        part.header_field.clear()
+        part.header_value.clear()
+
+    def on_headers_finished() -> None:
+        nonlocal sink
+        _, params = parse_options_header(part.headers.get("content-disposition", ""))
+        part.name = params.get(b"name", b"").decode("utf-8", "replace")
+        filename = params.get(b"filename")
+        part.filename = filename.decode("utf-8", "replace") if filename is not None else None
+        if part.name == "file":
+            if sink is not None:
+                raise InvalidMultipart("Send exactly one 'file' part.")
+            received.filename = part.filename or "upload"
+            fmt = declared_format or received.fields.get("format", "auto")
+            sink = FileSink(out, limit, fmt)
+
+    def on_part_data(data: bytes, start: int, end: int) -> None:
+        if part.name == "file" and sink is not None:
+            sink.write(data[start:end])
+        elif part.name in TEXT_FIELDS:
+            part.value.extend(data[start:end])
+            if len(part.value) > FIELD_LIMIT:
+                raise InvalidMultipart(f"The field {part.name!r} is too long.")
+
+    def on_part_end() -> None:
+        nonlocal part
+        if part.name in TEXT_FIELDS:
+            received.fields[part.name] = part.value.decode("utf-8", "replace").strip()
+        part = PartState()
+
+    callbacks: Any = {"on_header_field": on_header_field, "on_header_value": on_header_value,
+                      "on_header_end": on_header_end, "on_headers_finished": on_headers_finished,
+                      "on_part_data": on_part_data, "on_part_end": on_part_end}
+    parser = MultipartParser(boundary, callbacks)
+    try:
+        async for chunk in stream:
+            parser.write(chunk)
+        parser.finalize()
+    except MultipartParseError as exc:
+        raise InvalidMultipart(f"The multipart body is malformed: {exc}.") from None
+    if sink is None:
+        raise InvalidMultipart("The form has no 'file' part.",
+                               errors=[{"field": "body.file", "message": "required"}])
+    sink.finish()
+    received.bytes, received.sha256 = sink.size, sink.digest.hexdigest()
+    received.head = bytes(sink.head)
+    return received
