@@ -4,7 +4,7 @@ import secrets
 
 PREFIXES = {"dataset": "ds", "job": "job", "evaluation": "eval", "pipeline": "pipe",
             "webhook": "wh", "key": "key", "project": "proj", "delivery": "whd",
-            "request": "req"}
+            "request": "req", "event": "evt"}
 
 
 def new_id(kind: str) -> str:

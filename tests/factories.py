@@ -16,7 +16,7 @@ from worker.context import use_context
 def run_tasks(ctx: Context) -> None:
     """Run every queued task in this process, as a worker would."""
     use_context(ctx)
-    SimpleWorker([ctx.queue], connection=ctx.redis).work(burst=True)
+    SimpleWorker([ctx.queue], connection=ctx.redis).work(burst=True, logging_level="WARNING")
 
 
 def upload(client: TestClient, auth: dict[str, str], content: bytes | str, *,
@@ -57,3 +57,21 @@ def wait_until(check: Callable[[], Any], timeout: float = 30, every: float = 0.0
         if time.monotonic() > deadline:
             raise AssertionError(f"not true within {timeout} s: {check}")
         time.sleep(every)
+
+
+def drive_jobs(ctx: Context, done: Callable[[], Any], timeout: float = 60) -> Any:
+    """Run sweeps and tasks in this process until done() answers something truthy."""
+    from service.jobs import sync
+
+    def step() -> Any:
+        sync.sweep(ctx)
+        run_tasks(ctx)
+        return done()
+
+    return wait_until(step, timeout=timeout, every=0.02)
+
+
+def chat_dataset(client: TestClient, ctx: Context, auth: dict[str, str], n: int = 30) -> str:
+    dataset = ready_dataset(client, ctx, auth, chat_lines(n))
+    assert dataset["status"] == "ready", dataset
+    return str(dataset["id"])

@@ -17,6 +17,7 @@ def main() -> None:
                         help="do not run the periodic sweeps (run them in one worker only)")
     args = parser.parse_args()
     ctx = current_context()
+    ctx.enqueue("reconcile_jobs")  # after a restart, pick up whatever was in flight
     cron = None
     if not args.no_cron and not args.burst:
         cron = multiprocessing.get_context("spawn").Process(target=run_cron, daemon=True)

@@ -13,7 +13,8 @@ def sweeps() -> list[tuple[Callable[[], None], int]]:
     """(task, interval in seconds). Sweeps lease what they take, so two schedulers are harmless."""
     settings = current_context().settings
     return [(tasks.sync_due_jobs, settings.sync_sweep_seconds),
-            (tasks.reconcile_jobs, settings.reconcile_seconds)]
+            (tasks.reconcile_jobs, settings.reconcile_seconds),
+            (tasks.requeue_overdue_deliveries, 60)]
 
 
 def run_cron() -> None:

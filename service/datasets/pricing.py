@@ -96,7 +96,7 @@ def default_prices() -> PriceTable:
 def auto_epochs(n_examples: int) -> int:
     """OpenAI's "auto" epochs: 3, raised so examples × epochs ≥ 100 or lowered so it is ≤ 25,000.
 
-    The cookbook floors 100/n; this rounds up so the 100 minimum really holds (n=66: 2, not 1).
+    The cookbook floors 100/n; this rounds up so the 100 minimum really holds (n=30: 4, not 3).
     No examples gives the maximum, 25 (the limit of the rule as n falls).
     """
     if n_examples <= 0:

@@ -93,14 +93,15 @@ def _after_newline(file: IO[bytes]) -> int:
     return file.tell()
 
 
-def iter_lines(file: IO[bytes], end: int, max_line_bytes: int) -> Iterator[bytes | None]:
+def iter_lines(file: IO[bytes], end: int, max_line_bytes: int,
+               block_bytes: int = READ_BLOCK) -> Iterator[bytes | None]:
     """Each physical line up to byte end, without its newline; None for a line over the limit,
     which is skipped to its newline without being held."""
     remaining = end - file.tell()
     parts: list[bytes] = []
     held = 0
     skipping = False
-    while remaining > 0 and (block := file.read(min(READ_BLOCK, remaining))):
+    while remaining > 0 and (block := file.read(min(block_bytes, remaining))):
         remaining -= len(block)
         pos = 0
         while (newline := block.find(b"\n", pos)) >= 0:

@@ -102,16 +102,18 @@ class TokenCounter:
     def chat(self, messages: Sequence[Mapping[str, Any]], example: Mapping[str, Any],
              trained_from: int = 0) -> tuple[int, int]:
         """(total, assistant) tokens of messages; assistant counts from index trained_from."""
-        encode, repeated = self._encode, self.repeated
+        encode, repeated, seen = self._encode, self.repeated, self._cache
         total = TOKENS_PER_EXAMPLE
         assistant = 0
         for index, message in enumerate(messages):
             role = message["role"]
             content = message.get("content")
-            if type(content) is str and role != "system" and role != "developer":
-                count = len(encode(content))
-            else:
+            if type(content) is not str:
                 count = self.content(content, role)
+            elif role == "system" or role == "developer":
+                count = seen.get(content) or repeated(content)
+            else:
+                count = len(encode(content))
             if len(message) > 2:
                 for key, value in message.items():
                     if key == "name":
@@ -120,7 +122,7 @@ class TokenCounter:
                         count += self.as_json(value)
                     elif key == "tool_call_id":
                         total += len(encode(value))
-            total += TOKENS_PER_MESSAGE + repeated(role) + count
+            total += TOKENS_PER_MESSAGE + (seen.get(role) or repeated(role)) + count
             if role == "assistant" and index >= trained_from:
                 assistant += count
         for key in ("tools", "functions"):

@@ -1,8 +1,8 @@
 """Checks on training examples: plain functions answering (code, message) issues.
 
-Error codes follow OpenAI's data-preparation cookbook (invalid_json … example_missing_assistant_message)
-plus the shapes it leaves out. Message-level errors are counted once per message, as the
-cookbook does. Where it is silent:
+Error codes follow OpenAI's data-preparation cookbook (invalid_json …
+example_missing_assistant_message) plus the shapes it leaves out. Message-level errors are
+counted once per message, as the cookbook does. Where it is silent:
 
 - `message_missing_key`: no `role`, or no `content` on a message that has no `tool_calls` /
   `function_call`; `missing_content`: `content` present but null or "" (and no tool call);
@@ -134,7 +134,8 @@ def _check_content(content: Any, number: int, has_calls: bool) -> list[Issue]:
         return [] if has_calls else [("missing_content", f"Message {number} has null content.")]
     if not isinstance(content, list):
         return [("invalid_content", (f"Message {number} has content of type "
-                                    f"{_json_type(content)}; expected a string or a list of parts."))]
+                                     f"{_json_type(content)}; expected a string or a list of "
+                                     "parts."))]
     if not content:
         return [("missing_content", f"Message {number} has an empty list of content parts.")]
     for index, part in enumerate(content, 1):
@@ -288,7 +289,7 @@ def common_suffix(current: str | None, text: str) -> str:
 
 def find_duplicates(hashes: npt.NDArray[np.uint64]) -> tuple[npt.NDArray[np.intp],
                                                              npt.NDArray[np.intp]]:
-    """(repeat, first): indices of examples equal to an earlier one, and that earlier one's index."""
+    """(repeat, first): indices of examples equal to an earlier one, and the earlier one's."""
     import numpy as np  # here: report workers import this module and should not carry numpy
 
     order = np.argsort(hashes, kind="stable")

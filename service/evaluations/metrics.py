@@ -20,7 +20,9 @@ Semantics, chosen to match scikit-learn where it has an answer:
 - No examples gives zeros everywhere. Nothing returned is ever NaN or infinite.
 - McNemar's test is always the exact two-sided binomial test on the discordant
   pairs (valid at every sample size, unlike the chi-square approximation, and
-  with no jump at an arbitrary cut-off); 1.0 when there are none.
+  with no jump at an arbitrary cut-off); 1.0 when there are none. It is summed
+  in exact integers up to ``EXACT_LIMIT`` discordant pairs, in floats beyond.
+- Floats are returned unrounded.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from typing import Any
 
 INVALID = "(invalid)"
 BATCH_DISCOUNT = 0.5
+EXACT_LIMIT = 20_000  # discordant pairs up to which McNemar is summed in integers
 
 
 def model_metrics(
@@ -80,10 +83,10 @@ def _per_label(matrix: list[list[int]], names: list[str]) -> dict[str, dict[str,
 
 def matthews(matrix: Sequence[Sequence[int]]) -> float:
     """Multiclass Matthews correlation of a square confusion matrix (rows truth); 0 if undefined."""
-    total = sum(map(sum, matrix))
+    total = sum(sum(row) for row in matrix)
     correct = sum(matrix[k][k] for k in range(len(matrix)))
     true_counts = [sum(row) for row in matrix]
-    predicted_counts = [sum(column) for column in zip(*matrix, strict=True)]
+    predicted_counts = [sum(row[k] for row in matrix) for k in range(len(matrix))]
     covariance = correct * total - sum(
         t * p for t, p in zip(true_counts, predicted_counts, strict=True)
     )
@@ -136,8 +139,22 @@ def mcnemar_p(fixed: int, broken: int) -> float:
     n, k = fixed + broken, min(fixed, broken)
     if n == 0 or 2 * k == n:
         return 1.0
-    # Sum the lower tail from its largest term down, relative to it, then scale:
-    # no big integers, no underflow of the sum, and a short loop for lopsided counts.
+    return _exact_tail(n, k) if n <= EXACT_LIMIT else _float_tail(n, k)
+
+
+def _exact_tail(n: int, k: int) -> float:
+    """2 * P(X <= k) in integers, rounded once at the end."""
+    term = tail = math.comb(n, k)
+    for i in range(k, 0, -1):
+        term = term * i // (n - i + 1)  # C(n, i-1), exactly
+        tail += term
+    return min(1.0, 2 * tail / (1 << n))
+
+
+def _float_tail(n: int, k: int) -> float:
+    """2 * P(X <= k) in floats, for counts where big integers get slow (~1e-9 relative)."""
+    # Sum the tail from its largest term down, relative to it, then scale:
+    # no underflow of the sum, and a short loop however large n is.
     tail, term, i = 1.0, 1.0, k
     while i > 0 and term > tail * 1e-17:
         term *= i / (n - i + 1)

@@ -1,0 +1,15 @@
+"""Fault points: a test can make a worker die (SIGKILL) at a named line, once."""
+
+import os
+import signal
+
+from service.context import Context
+from service.store import keys
+
+
+def point(ctx: Context, name: str) -> None:
+    """Die here if FTM_FAULT_POINTS names this point and it has not fired yet."""
+    if name not in ctx.settings.fault_points:
+        return
+    if ctx.redis.set(keys.fault_fired(name), "1", nx=True):
+        os.kill(os.getpid(), signal.SIGKILL)

@@ -1,0 +1,232 @@
+"""Create the provider job for a service job at most once, whatever crashes or retries happen.
+
+Each dataset is uploaded to the provider at most once: its file id is recorded on the dataset
+as soon as it exists, and a file left by a crash before that is found again by its name. The
+provider job is tagged with metadata.ftm_job_id and looked for before one is created.
+"""
+
+import time
+from datetime import timedelta
+
+from openai.types import FileObject
+from openai.types.fine_tuning import FineTuningJob
+
+from service import clock, faults
+from service.context import Context
+from service.datasets import service as datasets
+from service.datasets.models import Dataset
+from service.errors import (ProviderCapacity, ProviderRateLimited, ProviderRejected,
+                            ProviderUnavailable)
+from service.jobs import events, lifecycle, schedule
+from service.jobs.models import TERMINAL, Job, JobError, JobStatus, ProviderRef
+from service.jobs.service import provider_request
+from service.logs import log
+from service.store import keys, locks
+
+PROVIDER = "openai"
+RETRY_SECONDS = 15
+
+
+class FileNotProcessed(Exception):
+    """The provider could not process an uploaded file."""
+
+
+def run(ctx: Context, job_id: str) -> None:
+    """Launch job_id: upload its datasets, create its provider job, record both. Safe to rerun."""
+    with locks.hold(ctx.redis, "launch", job_id, ttl=ctx.settings.launch_lock_seconds) as held:
+        if not held:
+            return  # another worker has it; the lock expires if that one died
+        job = ctx.store.get(Job, job_id)
+        if job is None or job.status in TERMINAL or job.provider.job_id:
+            return
+        if is_behind_capacity_queue(ctx, job):
+            return
+        try:
+            launch(ctx, job)
+        except ProviderCapacity as exc:
+            wait_for_capacity(ctx, job_id, exc.detail)
+        except (ProviderRejected, FileNotProcessed) as exc:
+            error = JobError(code=getattr(exc, "provider_code", None) or "launch_rejected",
+                             message=str(exc), param=getattr(exc, "param", None))
+            lifecycle.move(ctx, job_id, JobStatus.failed, reason=str(exc),
+                           update={"error": error})
+        except (ProviderUnavailable, ProviderRateLimited) as exc:
+            log.warning("job.launch.retry_later", job_id=job_id, error=exc.code)
+            ctx.queue.enqueue_in(timedelta(seconds=RETRY_SECONDS), "worker.tasks.launch_job",
+                                 job_id)
+
+
+def launch(ctx: Context, job: Job) -> None:
+    if job.status == JobStatus.pending:
+        job = lifecycle.move(ctx, job.id, JobStatus.preparing,
+                             reason="uploading files to the provider") or job
+    training_file = ensure_uploaded(ctx, job.training_dataset)
+    faults.point(ctx, "launch.after_upload")
+    validation_file = (ensure_uploaded(ctx, job.validation_dataset)
+                       if job.validation_dataset else None)
+    wait_until_processed(ctx, [f for f in (training_file, validation_file) if f])
+    remote = find_provider_job(ctx, job.id)
+    if remote is None:
+        current = ctx.store.get(Job, job.id)
+        if current is None or current.status in TERMINAL:
+            return  # cancelled while uploading: nothing was created
+        request = provider_request(current, training_file, validation_file)
+        remote = ctx.gateway.call(ctx.gateway.client.fine_tuning.jobs.create, **request)
+        log.info("job.launch.created_provider_job", job_id=job.id, provider_job_id=remote.id)
+    else:
+        log.info("job.launch.reused_provider_job", job_id=job.id, provider_job_id=remote.id)
+    faults.point(ctx, "launch.after_create")
+    record_launch(ctx, job.id, remote)
+
+
+def find_provider_job(ctx: Context, job_id: str) -> FineTuningJob | None:
+    found = ctx.gateway.call(ctx.gateway.client.fine_tuning.jobs.list,
+                             metadata={"ftm_job_id": job_id}, limit=1)
+    return found.data[0] if found.data else None
+
+
+def record_launch(ctx: Context, job_id: str, remote: FineTuningJob) -> None:
+    """Record the provider job on the service job and make it due for its first sync."""
+    provider = ProviderRef(job_id=remote.id, training_file=remote.training_file,
+                           validation_file=remote.validation_file,
+                           result_files=list(remote.result_files or []))
+    ctx.redis.set(keys.job_by_provider(remote.id), job_id)
+    ctx.redis.zrem(keys.jobs_waiting_capacity(), job_id)
+    target = status_from_provider(remote.status)
+    moved = lifecycle.move(ctx, job_id, target, reason=f"provider job {remote.id}",
+                           update={"provider": provider, "pending_reason": None})
+    if moved is None:
+        job = ctx.store.update(Job, job_id, lambda j: j.model_copy(update={"provider": provider}))
+        if job.status == JobStatus.cancelled and remote.status not in TERMINAL:
+            log.info("job.launch.cancel_late_provider_job", job_id=job_id)
+            ctx.gateway.call(ctx.gateway.client.fine_tuning.jobs.cancel, remote.id)
+    schedule.mark_due(ctx, job_id, 0)
+
+
+def status_from_provider(status: str) -> JobStatus:
+    return JobStatus(status) if status in JobStatus.__members__ else JobStatus.running
+
+
+def ensure_uploaded(ctx: Context, dataset_id: str) -> str:
+    """The provider file id of the dataset, uploading it the first time only."""
+    with locks.hold(ctx.redis, "upload", dataset_id, ttl=ctx.settings.launch_lock_seconds) as held:
+        if not held:
+            raise ProviderUnavailable(f"Dataset {dataset_id} is being uploaded by another worker.")
+        dataset = ctx.store.get(Dataset, dataset_id)
+        if dataset is None:
+            raise ProviderRejected(f"Dataset {dataset_id} no longer exists.")
+        if PROVIDER in dataset.provider_files:
+            return dataset.provider_files[PROVIDER]
+        name = provider_filename(dataset)
+        uploaded = find_uploaded(ctx, name, dataset.bytes) or upload(ctx, dataset, name)
+        faults.point(ctx, "launch.before_recording_file")
+        ctx.store.update(Dataset, dataset_id, lambda d: d.model_copy(
+            update={"provider_files": {**d.provider_files, PROVIDER: uploaded.id}}))
+        log.info("dataset.uploaded_to_provider", dataset_id=dataset_id, file_id=uploaded.id)
+        return uploaded.id
+
+
+def provider_filename(dataset: Dataset) -> str:
+    return f"ftm-{dataset.id}.jsonl"
+
+
+def find_uploaded(ctx: Context, name: str, size: int) -> FileObject | None:
+    """A file an earlier, interrupted launch uploaded but did not record."""
+    page = ctx.gateway.call(ctx.gateway.client.files.list, purpose="fine-tune", limit=10000)
+    while True:
+        for file in page.data:
+            if file.filename == name and file.bytes == size and file.status != "error":
+                return file
+        if not page.has_next_page():
+            return None
+        page = ctx.gateway.call(page.get_next_page)
+
+
+def upload(ctx: Context, dataset: Dataset, name: str) -> FileObject:
+    if dataset.bytes > ctx.settings.openai_uploads_api_above_bytes:
+        return upload_in_parts(ctx, dataset, name)
+    with ctx.storage.reader(dataset.storage_name) as file:
+        return ctx.gateway.call(ctx.gateway.client.files.create, file=(name, file),
+                                purpose="fine-tune")
+
+
+def upload_in_parts(ctx: Context, dataset: Dataset, name: str) -> FileObject:
+    """OpenAI's Uploads API: for files too large for one request."""
+    client = ctx.gateway.client
+    started = ctx.gateway.call(client.uploads.create, bytes=dataset.bytes, filename=name,
+                               mime_type="text/jsonl", purpose="fine-tune")
+    part_ids: list[str] = []
+    with ctx.storage.reader(dataset.storage_name) as file:
+        while chunk := file.read(ctx.settings.openai_upload_part_bytes):
+            part = ctx.gateway.call(client.uploads.parts.create, started.id, data=chunk)
+            part_ids.append(part.id)
+    done = ctx.gateway.call(client.uploads.complete, started.id, part_ids=part_ids)
+    if done.file is None:
+        raise FileNotProcessed(f"The provider did not complete upload {started.id}.")
+    return done.file
+
+
+def wait_until_processed(ctx: Context, file_ids: list[str]) -> None:
+    deadline = time.monotonic() + ctx.settings.file_processing_timeout_seconds
+    for file_id in file_ids:
+        while True:
+            file = ctx.gateway.call(ctx.gateway.client.files.retrieve, file_id)
+            if file.status == "processed":
+                break
+            if file.status == "error":
+                raise FileNotProcessed(f"The provider could not process {file_id}: "
+                                       f"{file.status_details or 'no details'}.")
+            if time.monotonic() > deadline:
+                raise ProviderUnavailable(f"The provider has not processed {file_id} yet.")
+            time.sleep(1)
+
+
+def is_behind_capacity_queue(ctx: Context, job: Job) -> bool:
+    """Jobs refused for capacity launch in creation order: a later one waits behind them."""
+    waiting = ctx.redis.zrange(keys.jobs_waiting_capacity(), 0, -1, withscores=True)
+    for raw_id, _ in waiting:
+        other_id = raw_id.decode()
+        if other_id == job.id:
+            return False
+        other = ctx.store.get(Job, other_id)
+        if other is not None and other.model == job.model and other.created_at <= job.created_at:
+            wait_for_capacity(ctx, job.id, f"waiting behind {other_id} for provider capacity")
+            return True
+    return False
+
+
+def wait_for_capacity(ctx: Context, job_id: str, why: str) -> None:
+    """Hold the job as pending until the provider has room; the sweep retries in order."""
+    def hold(job: Job) -> Job:
+        # The one move back (preparing → pending): the provider has no room for it yet.
+        return job.model_copy(update={"status": JobStatus.pending, "updated_at": clock.now(),
+                                      "pending_reason": "provider_capacity"})
+
+    before = ctx.store.get(Job, job_id)
+    job = ctx.store.update(Job, job_id, hold)
+    if before is not None and before.status != JobStatus.pending:
+        events.record_status(ctx, job_id, before.status, JobStatus.pending, why)
+    ctx.redis.zadd(keys.jobs_waiting_capacity(), {job_id: job.created_at}, nx=True)
+    log.info("job.launch.waiting_for_capacity", job_id=job_id, reason=why)
+
+
+def retry_waiting(ctx: Context) -> list[str]:
+    """Queue a launch for the oldest job waiting for capacity, per model."""
+    heads: dict[str, str] = {}
+    for raw_id in ctx.redis.zrange(keys.jobs_waiting_capacity(), 0, 199):
+        job = ctx.store.get(Job, raw_id.decode())
+        if job is None or job.status in TERMINAL or job.provider.job_id:
+            ctx.redis.zrem(keys.jobs_waiting_capacity(), raw_id)
+            continue
+        heads.setdefault(job.model, job.id)
+    for job_id in heads.values():
+        ctx.enqueue("launch_job", job_id)
+    return list(heads.values())
+
+
+def pending_without_launch(job: Job, now: int, after_seconds: int) -> bool:
+    """A job whose launch was lost (a worker died): the sweep queues it again."""
+    return (job.status in (JobStatus.pending, JobStatus.preparing) and job.provider.job_id is None
+            and job.pending_reason is None and now - job.updated_at > after_seconds)
+
+

@@ -1,0 +1,57 @@
+"""Reconcile with the provider: after a crash, or after Redis lost data, nothing is left behind."""
+
+from service import clock
+from service.context import Context
+from service.jobs import launch, schedule
+from service.jobs import service as jobs
+from service.jobs.models import TERMINAL, Job
+from service.logs import log
+from service.projects.models import Project
+from service.store import keys, locks
+
+PROVIDER_PAGE = 100
+PROVIDER_JOBS_CHECKED = 1000
+
+
+def reconcile(ctx: Context) -> dict[str, int]:
+    """Make every active job due, and adopt or update the provider jobs this deployment tagged."""
+    counts = {"made_due": 0, "adopted": 0, "recorded": 0}
+    with locks.hold(ctx.redis, "reconcile", "jobs", ttl=600) as held:
+        if not held:
+            return counts
+        for job in ctx.store.scan(Job, None):
+            if job.status not in TERMINAL and ctx.redis.zscore(keys.jobs_due(), job.id) is None:
+                schedule.mark_due(ctx, job.id, clock.now())
+                counts["made_due"] += 1
+        for remote in provider_jobs(ctx):
+            tag = (remote.metadata or {}).get("ftm_job_id")
+            if not tag:
+                continue
+            job = ctx.store.get(Job, tag)
+            if job is None:
+                project_id = (remote.metadata or {}).get("ftm_project_id", "")
+                if ctx.store.get(Project, project_id) is None:
+                    log.warning("job.reconcile.orphan", provider_job_id=remote.id)
+                    continue
+                jobs.track(ctx, jobs.job_from_remote(remote, tag, project_id, "recovered"))
+                counts["adopted"] += 1
+            elif job.provider.job_id is None:
+                launch.record_launch(ctx, job.id, remote)
+                counts["recorded"] += 1
+            elif job.status not in TERMINAL:
+                schedule.mark_due_sooner(ctx, job.id, clock.now())
+    if any(counts.values()):
+        log.info("job.reconciled", **counts)
+    return counts
+
+
+def provider_jobs(ctx: Context):  # type: ignore[no-untyped-def]
+    page = ctx.gateway.call(ctx.gateway.client.fine_tuning.jobs.list, limit=PROVIDER_PAGE)
+    seen = 0
+    while True:
+        for remote in page.data:
+            yield remote
+            seen += 1
+        if seen >= PROVIDER_JOBS_CHECKED or not page.has_next_page():
+            return
+        page = ctx.gateway.call(page.get_next_page)

@@ -1,0 +1,133 @@
+"""One event to one URL: a signed POST per attempt, retried with exponential backoff until a 2xx
+answer or the last attempt. Delivery is at least once; receivers dedupe on webhook-id."""
+
+import time
+from datetime import timedelta
+
+import httpx
+from redis.client import Pipeline
+
+from service import clock
+from service.context import Context
+from service.logs import log
+from service.settings import Settings
+from service.store import keys, locks
+from service.webhooks import signing
+from service.webhooks.models import Attempt, Delivery, DeliveryStatus
+
+TIMEOUT_SECONDS = 10.0
+LOCK_SECONDS = 120
+GROWTH = 5  # 5 s, 25 s, ~2 min, ~10 min, ~52 min, ~4.3 h, then the cap
+MAX_DELAY_SECONDS = 6 * 3600
+OVERDUE_BATCH = 500
+USER_AGENT = "finetune-manager-webhooks/0.1"
+
+
+def queue(ctx: Context, delivery: Delivery, body: str) -> None:
+    """Record a pending delivery with the exact body every attempt sends; queue its first attempt."""
+    def write(pipe: Pipeline) -> None:
+        pipe.set(keys.delivery_payload(delivery.id), body)
+        pipe.zadd(keys.deliveries_pending(), {delivery.id: delivery.created_at})
+        if delivery.webhook_id is not None:
+            pipe.zadd(keys.webhook_deliveries(delivery.webhook_id),
+                      {delivery.id: clock.now_precise()})
+
+    ctx.store.create(delivery, delivery.project_id, extra=write)
+    ctx.enqueue("deliver_webhook", delivery.id)
+
+
+def run(ctx: Context, delivery_id: str) -> None:
+    """Make the delivery's due attempt, record it, and schedule the next one if it failed.
+
+    Safe to run twice: a finished delivery or one whose next attempt is not yet due is left alone.
+    """
+    with locks.hold(ctx.redis, "deliver", delivery_id, ttl=LOCK_SECONDS) as held:
+        if not held:
+            return  # another worker is attempting it; the lock expires if that one dies
+        delivery = ctx.store.get(Delivery, delivery_id)
+        if (delivery is None or delivery.status != DeliveryStatus.pending
+                or (delivery.next_attempt_at or 0) > clock.now()):
+            return
+        secret = signing.secret_for(ctx, delivery)
+        body = ctx.redis.get(keys.delivery_payload(delivery_id))
+        if secret is None or body is None:
+            give_up(ctx, delivery_id, "The webhook was deleted before the event was delivered.")
+            return
+        delay = retry_delay(ctx.settings, delivery.attempts + 1)
+        delivery = record(ctx, delivery_id, post(delivery, body.decode(), secret), delay)
+        if delivery.status == DeliveryStatus.pending:
+            ctx.queue.enqueue_in(timedelta(seconds=delay), "worker.tasks.deliver_webhook",
+                                 delivery_id)
+        elif delivery.status == DeliveryStatus.failed:
+            log.warning("webhook.delivery.failed", delivery_id=delivery_id,
+                        attempts=delivery.attempts)
+
+
+def post(delivery: Delivery, body: str, secret: str) -> Attempt:
+    """One signed POST; the receiver's answer body is never read."""
+    at, started = clock.now(), time.perf_counter()
+    headers = {**signing.signed_headers(secret, delivery.event_id, body, at),
+               "content-type": "application/json", "user-agent": USER_AGENT}
+    status, error = None, None
+    try:
+        with httpx.stream("POST", delivery.url, content=body.encode(), headers=headers,
+                          timeout=TIMEOUT_SECONDS) as response:
+            status = response.status_code
+        if not response.is_success:
+            error = f"The receiver answered HTTP {status}."
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
+        error = f"{type(exc).__name__}: {exc}"[:300]
+    duration_ms = round((time.perf_counter() - started) * 1000)
+    log.info("webhook.delivery.attempted", delivery_id=delivery.id, attempt=delivery.attempts + 1,
+             status_code=status, ok=error is None, duration_ms=duration_ms)
+    return Attempt(at=at, status_code=status, error=error, duration_ms=duration_ms)
+
+
+def retry_delay(settings: Settings, attempt: int) -> float:
+    """Seconds to wait after failed attempt number `attempt` (1-based)."""
+    delay = settings.webhook_retry_base_seconds * GROWTH ** (attempt - 1)
+    return float(min(MAX_DELAY_SECONDS, delay))
+
+
+def record(ctx: Context, delivery_id: str, attempt: Attempt, delay: float) -> Delivery:
+    """Add the attempt; the delivery succeeds on a 2xx, fails after the last attempt."""
+    def change(delivery: Delivery) -> Delivery:
+        count = delivery.attempts + 1
+        update: dict[str, object] = {
+            "attempts": count, "last_status_code": attempt.status_code,
+            "last_error": attempt.error, "history": [*delivery.history, attempt],
+            "next_attempt_at": None}
+        if attempt.error is None:
+            update |= {"status": DeliveryStatus.succeeded, "delivered_at": attempt.at}
+        elif count >= ctx.settings.webhook_max_attempts:
+            update["status"] = DeliveryStatus.failed
+        else:
+            # floored, so the scheduled retry (which RQ also floors to the second) is never early
+            update["next_attempt_at"] = int(clock.now_precise() + delay)
+        return delivery.model_copy(update=update)
+
+    return ctx.store.update(Delivery, delivery_id, change, extra=track_pending)
+
+
+def give_up(ctx: Context, delivery_id: str, reason: str) -> None:
+    ctx.store.update(Delivery, delivery_id, lambda delivery: delivery.model_copy(update={
+        "status": DeliveryStatus.failed, "last_error": reason, "next_attempt_at": None}),
+        extra=track_pending)
+    log.info("webhook.delivery.abandoned", delivery_id=delivery_id)
+
+
+def track_pending(pipe: Pipeline, old: Delivery, new: Delivery) -> None:
+    if new.status == DeliveryStatus.pending:
+        pipe.zadd(keys.deliveries_pending(), {new.id: new.next_attempt_at or 0})
+    else:
+        pipe.zrem(keys.deliveries_pending(), new.id)
+
+
+def requeue_overdue(ctx: Context, grace_seconds: float = 300) -> int:
+    """Queue again the pending deliveries overdue by grace_seconds: their task was lost with a
+    worker. A duplicate of a task that still runs does nothing (see `run`)."""
+    overdue = ctx.redis.zrangebyscore(keys.deliveries_pending(), "-inf",
+                                      clock.now() - grace_seconds, start=0, num=OVERDUE_BATCH)
+    for raw in overdue:
+        ctx.enqueue("deliver_webhook", raw.decode())
+    return len(overdue)

@@ -1,0 +1,72 @@
+"""Jobs end to end: the API, in-process workers, real Redis and the emulator through the SDK."""
+
+import httpx
+
+from tests.factories import chat_dataset, drive_jobs, run_tasks
+
+MODEL = "gpt-4o-mini-2024-07-18"
+
+
+def emulator_counts(emulator: str) -> dict:
+    return httpx.get(emulator.removesuffix("/v1") + "/__emulator/stats").json()
+
+
+def all_events(client, auth, job_id):
+    events, after = [], ""
+    while True:
+        page = client.get(f"/v1/jobs/{job_id}/events?limit=100{after}", headers=auth).json()
+        events += page["data"]
+        if not page["has_more"]:
+            return events
+        after = f"&after={page['last_id']}"
+
+
+def test_happy_path_to_succeeded(client, ctx, auth, emulator):
+    train = chat_dataset(client, ctx, auth, 40)
+    valid = chat_dataset(client, ctx, auth, 10)
+    response = client.post("/v1/jobs", headers=auth, json={
+        "model": MODEL, "training_dataset": train, "validation_dataset": valid,
+        "suffix": "reflection", "hyperparameters": {"n_epochs": "auto"},
+        "metadata": {"team": "search"}})
+    assert response.status_code == 202, response.text
+    job = response.json()
+    assert job["status"] == "pending" and job["estimate"]["n_epochs"] == 3
+    assert response.headers["location"] == f"/v1/jobs/{job['id']}"
+
+    def finished():
+        current = client.get(f"/v1/jobs/{job['id']}", headers=auth).json()
+        return current if current["status"] in ("succeeded", "failed", "cancelled") else None
+
+    final = drive_jobs(ctx, finished)
+    assert final["status"] == "succeeded", final
+    assert final["fine_tuned_model"].startswith(f"ft:{MODEL}:") and "reflection" in final["fine_tuned_model"]
+    assert final["trained_tokens"] > 0 and final["cost_usd"] > 0
+    assert final["provider"]["job_id"].startswith("ftjob-")
+    assert final["progress"]["percent"] == 100.0
+
+    events = all_events(client, auth, job["id"])
+    statuses = [e["data"]["to"] for e in events if e["type"] == "status"]
+    order = ["pending", "preparing", "validating_files", "queued", "running", "succeeded"]
+    assert statuses[0] == "pending" and statuses[-1] == "succeeded"
+    assert [order.index(s) for s in statuses] == sorted(order.index(s) for s in statuses)
+    assert len(set(statuses)) == len(statuses)
+    positions = [tuple(map(int, e["id"].removeprefix("ev_").split("-"))) for e in events]
+    assert positions == sorted(positions) and len(set(positions)) == len(positions)
+    assert any(e["type"] == "metrics" and e["source"] == "openai" for e in events)
+
+    metrics = client.get(f"/v1/jobs/{job['id']}/metrics", headers=auth).json()["data"]
+    steps = [m["step"] for m in metrics]
+    assert steps == sorted(steps) and len(steps) > 1
+    assert all(m["train_loss"] is not None for m in metrics)
+    as_csv = client.get(f"/v1/jobs/{job['id']}/metrics?format=csv", headers=auth).text
+    assert as_csv.splitlines()[0] == "step,train_loss,train_accuracy,valid_loss,valid_mean_token_accuracy"
+    assert len(as_csv.splitlines()) == len(metrics) + 1
+
+    checkpoints = client.get(f"/v1/jobs/{job['id']}/checkpoints", headers=auth).json()["data"]
+    assert checkpoints and all(c["fine_tuned_model_checkpoint"].startswith("ft:") for c in checkpoints)
+
+    counts = emulator_counts(emulator)
+    assert counts["jobs"]["total"] == 1
+    listed = client.get("/v1/jobs?metadata[team]=search", headers=auth).json()["data"]
+    assert [j["id"] for j in listed] == [job["id"]]
+    assert client.get("/v1/jobs?metadata[team]=other", headers=auth).json()["data"] == []
