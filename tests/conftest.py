@@ -135,3 +135,26 @@ def new_project_key(client: "TestClient", name: str = "p") -> tuple[str, dict[st
 @pytest.fixture
 def auth(client: "TestClient") -> dict[str, str]:
     return new_project_key(client)[1]
+
+
+@pytest.fixture
+def live_url(settings: "Settings") -> Iterator[str]:
+    """The service on a real uvicorn in a thread (for SSE, the SDK and README examples)."""
+    import threading
+
+    import uvicorn
+
+    from service.api.app import create_app
+
+    port = redis_server.free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    from tests.factories import wait_until
+
+    wait_until(lambda: server.started, timeout=20)
+    yield url
+    server.should_exit = True
+    thread.join(10)
