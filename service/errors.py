@@ -7,12 +7,14 @@
     │   ├── InvalidFile (422 invalid_file)
     │   ├── UnknownColumn (422 unknown_column)
     │   ├── BudgetExceeded (422 budget_exceeded)
-    │   └── ConflictingHyperparameters (422 conflicting_hyperparameters)
+    │   ├── ConflictingHyperparameters (422 conflicting_hyperparameters)
+    │   └── ModelNotAvailable (422 model_not_available)
     ├── Unauthorized (401 unauthorized)
     ├── Forbidden (403 forbidden)
     │   └── ModelNotDeletable (403 model_not_deletable)
     ├── NotFound (404 not_found)
     │   ├── <Resource>NotFound (404 <resource>_not_found)
+    │   │   └── ModelDeleted (404 model_not_found)
     │   └── WebhookNotConfigured (404 webhook_not_configured)
     ├── Conflict (409 conflict)
     │   ├── IdempotencyKeyReused (409 idempotency_key_reused)
@@ -77,6 +79,10 @@ class BudgetExceeded(InvalidRequest):
 
 class ConflictingHyperparameters(InvalidRequest):
     code = "conflicting_hyperparameters"
+
+
+class ModelNotAvailable(InvalidRequest):
+    code = "model_not_available"
 
 
 class Unauthorized(ServiceError):
@@ -164,6 +170,11 @@ class ModelNotFound(NotFound):
 
     def __init__(self, model: str) -> None:
         super().__init__("model", model)
+
+
+class ModelDeleted(ModelNotFound):
+    def __init__(self, model: str) -> None:
+        ServiceError.__init__(self, f"The model {model!r} was deleted; it can no longer be used.")
 
 
 class Conflict(ServiceError):

@@ -1,6 +1,7 @@
 """The functions RQ calls, by dotted name from the API: each hands its ids to the domain."""
 
 from service.datasets import ingest
+from service.evaluations import run as evaluation_run
 from service.jobs import launch, recovery, sync
 from service.webhooks import deliver
 from worker.context import current_context
@@ -36,3 +37,7 @@ def deliver_webhook(delivery_id: str) -> None:
 
 def requeue_overdue_deliveries() -> None:
     deliver.requeue_overdue(current_context())
+
+
+def run_evaluation(evaluation_id: str) -> None:
+    evaluation_run.run(current_context(), evaluation_id)

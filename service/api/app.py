@@ -10,6 +10,8 @@ from starlette.exceptions import HTTPException
 from service import logs
 from service.api import middleware, problems
 from service.api.routes import admin, datasets, health, jobs, providers, webhooks
+from service.api.routes import evaluations
+from service.api.routes import models, playground
 from service.context import Context, build_context
 from service.errors import ServiceError
 from service.settings import Settings, load_settings
@@ -33,8 +35,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   lifespan=lifespan)
     holder["context"] = app.state.context = build_context(settings)
     for router in (health.router, admin.router, datasets.router, jobs.router, webhooks.router,
-                   providers.router):
+                   providers.router, models.router, playground.router):
         app.include_router(router)
+    app.include_router(evaluations.router)
     app.add_exception_handler(ServiceError, problems.on_service_error)
     app.add_exception_handler(RequestValidationError, problems.on_validation_error)
     app.add_exception_handler(HTTPException, problems.on_http_error)

@@ -126,10 +126,14 @@ def _scan_ranges(path: str, fmt: str, encoding_name: str, max_line_bytes: int,
             yield scanner.scan(path, start, end)
         return
     # spawn: fresh small workers that share nothing with a large or threaded parent.
-    with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"),
-                             initializer=start_worker,
-                             initargs=(fmt, encoding_name, max_line_bytes, expected)) as pool:
+    pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=start_worker,
+                               initargs=(fmt, encoding_name, max_line_bytes, expected))
+    try:
         yield from pool.map(scan_range, [path] * len(ranges), *zip(*ranges, strict=True))
+    finally:
+        # On an error or a job timeout, drop the ranges not started rather than finish them.
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 class _Merged(RangeScan):

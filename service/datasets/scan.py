@@ -9,6 +9,8 @@ first samples of each issue code, a bounded label tally and the running common s
 from __future__ import annotations
 
 import os
+import threading
+import time
 from array import array
 from collections import Counter
 from collections.abc import Collection, Iterator
@@ -228,6 +230,15 @@ def start_worker(fmt: str, encoding_name: str, max_line_bytes: int,
     """Process-pool initializer: build the one Scanner this process uses."""
     global _scanner
     _scanner = Scanner(fmt, lean_encoding(encoding_name), max_line_bytes, expected_labels)
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    # A pool worker blocks on its task queue forever if its parent is killed (an RQ work horse
+    # past its timeout): leave instead of lingering as an orphan.
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(1)
 
 
 def scan_range(path: str, start: int, end: int) -> RangeScan:

@@ -109,6 +109,9 @@ def status_from_provider(status: str) -> JobStatus:
 
 def ensure_uploaded(ctx: Context, dataset_id: str) -> str:
     """The provider file id of the dataset, uploading it the first time only."""
+    known = ctx.store.get(Dataset, dataset_id)
+    if known is not None and PROVIDER in known.provider_files:
+        return known.provider_files[PROVIDER]
     with locks.hold(ctx.redis, "upload", dataset_id, ttl=ctx.settings.launch_lock_seconds) as held:
         if not held:
             raise ProviderUnavailable(f"Dataset {dataset_id} is being uploaded by another worker.")

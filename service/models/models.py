@@ -30,3 +30,10 @@ class ModelOut(BaseModel):
     base_model: str | None = None
     job_id: str | None = None
     status: Literal["active", "deleted"] = "active"
+
+
+class ModelList(BaseModel):
+    """OpenAI's list of models: the whole list, no pages."""
+
+    object: Literal["list"] = "list"
+    data: list[ModelOut]

@@ -85,3 +85,23 @@ def deliveries_pending() -> str:
 def jobs_finished() -> str:
     """Finished jobs by finish time, until their provider files are cleaned up."""
     return f"{PREFIX}:jobs:finished"
+
+
+def evaluation_predictions(evaluation_id: str) -> str:
+    """Hash of an evaluation's answers: field "<model>:<index>" → prediction JSON."""
+    return f"{PREFIX}:evaluation:{evaluation_id}:predictions"
+
+
+def evaluation_labels(evaluation_id: str) -> str:
+    """The evaluation's labels (JSON list), fixed when its run starts."""
+    return f"{PREFIX}:evaluation:{evaluation_id}:labels"
+
+
+def evaluation_cancel(evaluation_id: str) -> str:
+    """Set when a client cancels the evaluation; the running task stops when it sees it."""
+    return f"{PREFIX}:evaluation:{evaluation_id}:cancel"
+
+
+def usage(project_id: str, model: str) -> str:
+    """A project's playground use of one model: requests, tokens, estimated cost."""
+    return f"{PREFIX}:usage:{project_id}:{model}"

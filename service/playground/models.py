@@ -1,0 +1,28 @@
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
+
+
+class PassThrough(BaseModel):
+    """A body the provider gets as sent: the fields named here are checked, any other
+    (`temperature`, `tools`, parameters newer than this service…) passes through unchecked."""
+
+    model_config = ConfigDict(extra="allow")
+    model: str = Field(min_length=1)
+
+    def payload(self) -> dict[str, Any]:
+        """The body for the provider: what the client sent, nothing added."""
+        return self.model_dump(mode="json", exclude_unset=True)
+
+
+class ChatCompletionRequest(PassThrough):
+    """OpenAI's chat completion body."""
+
+    messages: list[dict[str, Any]] = Field(min_length=1)
+    stream: StrictBool | None = None
+
+
+class EmbeddingRequest(PassThrough):
+    """OpenAI's embeddings body; `encoding_format` (the SDK sends base64) passes through."""
+
+    input: str | list[Any]

@@ -1,0 +1,71 @@
+"""Tokens and estimated cost of playground requests, per project and model: a Redis hash for
+operators, a Prometheus counter and a log line."""
+
+from functools import lru_cache
+from pathlib import Path
+
+import orjson
+import redis
+from prometheus_client import Counter
+
+from service.context import Context
+from service.datasets.pricing import PriceTable, load_prices
+from service.errors import InvalidRequest
+from service.logs import log
+from service.store import keys
+
+TOKENS = Counter("ftm_playground_tokens_total", "Tokens used through the playground",
+                 ["model", "kind"])
+Tokens = tuple[int, int]
+
+
+@lru_cache(maxsize=4)
+def price_table(path: Path) -> PriceTable:
+    """The price table at path, read once."""
+    return load_prices(path)
+
+
+def reported(body: str | bytes) -> Tokens | None:
+    """(prompt, completion) tokens of a provider answer or chunk that reports its usage."""
+    if isinstance(body, str):
+        body = body.encode()
+    if b'"usage"' not in body:
+        return None
+    try:
+        usage = orjson.loads(body).get("usage")
+    except (orjson.JSONDecodeError, AttributeError):
+        return None
+    if not isinstance(usage, dict):
+        return None
+    prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
+    return (prompt if isinstance(prompt, int) else 0,
+            completion if isinstance(completion, int) else 0)
+
+
+def estimate_cost(ctx: Context, model: str, tokens: Tokens) -> float | None:
+    try:
+        return price_table(ctx.settings.price_table).inference_cost(model, *tokens)
+    except InvalidRequest:
+        return None  # not in the price table (embedding models are not)
+
+
+def record(ctx: Context, project_id: str, model: str, tokens: Tokens | None) -> None:
+    """Count one request and, when the provider reported them, its tokens and cost."""
+    prompt, completion = tokens or (0, 0)
+    cost = estimate_cost(ctx, model, (prompt, completion)) if tokens else None
+    key = keys.usage(project_id, model)
+    try:
+        pipe = ctx.redis.pipeline(transaction=False)
+        pipe.hincrby(key, "requests", 1)
+        pipe.hincrby(key, "prompt_tokens", prompt)
+        pipe.hincrby(key, "completion_tokens", completion)
+        if cost:
+            pipe.hincrbyfloat(key, "cost_usd", cost)
+        pipe.execute()
+    except redis.RedisError as exc:
+        # The answer is already on its way; losing a count must not break it.
+        log.warning("playground.usage.not_recorded", model=model, error=type(exc).__name__)
+    TOKENS.labels(model, "prompt").inc(prompt)
+    TOKENS.labels(model, "completion").inc(completion)
+    log.info("playground.usage", project_id=project_id, model=model, prompt_tokens=prompt,
+             completion_tokens=completion, cost_usd=cost, reported=tokens is not None)

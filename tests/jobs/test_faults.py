@@ -1,0 +1,84 @@
+"""50 jobs through two worker processes while the provider fails 20% of calls, slowly."""
+
+import os
+import subprocess
+import sys
+import time
+from collections import Counter
+
+import httpx
+import openai
+import pytest
+
+from tests.conftest import EMULATOR_KEY, ROOT
+from tests.factories import chat_dataset, wait_until
+from tests.jobs.test_follow import admin
+from tests.jobs.test_launch import create_job
+
+JOBS = int(os.environ.get("FTM_TEST_FAULT_JOBS", "50"))
+CAP_PER_MINUTE = 3000
+
+
+@pytest.fixture
+def workers(settings, emulator, tmp_path):
+    log = (tmp_path / "workers.log").open("w")
+    env = {**os.environ, "FTM_REDIS_URL": settings.redis_url, "FTM_DATA_DIR": str(settings.data_dir),
+           "FTM_ADMIN_KEY": settings.admin_key.get_secret_value(), "OPENAI_BASE_URL": emulator,
+           "OPENAI_API_KEY": EMULATOR_KEY, "FTM_LOG_LEVEL": "WARNING",
+           "FTM_OPENAI_REQUESTS_PER_MINUTE": str(CAP_PER_MINUTE), "FTM_OPENAI_MAX_RETRIES": "8",
+           "FTM_OPENAI_RETRY_BASE_SECONDS": "0.05", "FTM_SYNC_SWEEP_SECONDS": "1",
+           "FTM_SYNC_INTERVAL_RUNNING_SECONDS": "0.5", "FTM_SYNC_INTERVAL_QUEUED_SECONDS": "0.5"}
+    procs = [subprocess.Popen([sys.executable, "-m", "worker", *(["--no-cron"] if i else [])],
+                              cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+             for i in range(2)]
+    yield procs
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        proc.wait(20)
+
+
+def test_fifty_jobs_finish_under_provider_faults(client, ctx, auth, emulator, workers):
+    train = chat_dataset(client, ctx, auth, 20)
+    admin(emulator, "faults", {"rate_limit_fraction": 0.1, "error_fraction": 0.1,
+                               "retry_after_ms": 50, "latency_ms": 20, "seed": 7})
+    started = time.time()
+    jobs = [create_job(client, auth, train, suffix=f"j{i}")["id"] for i in range(JOBS)]
+
+    def all_terminal():
+        found = [client.get(f"/v1/jobs/{j}", headers=auth).json() for j in jobs]
+        if os.environ.get("FTM_TEST_VERBOSE"):
+            print(time.strftime("%X"), Counter(f["status"] for f in found),
+                  ctx.redis.llen("rq:queue:ftm"), flush=True)
+        return found if all(f["status"] in ("succeeded", "failed", "cancelled") for f in found) else None
+
+    final = wait_until(all_terminal, timeout=600, every=1)
+    admin(emulator, "faults", {})
+    assert [f["status"] for f in final] == ["succeeded"] * JOBS
+
+    remote = openai.OpenAI(base_url=emulator, api_key=EMULATOR_KEY, max_retries=5)
+    for job in final:
+        provider_events = list(remote.fine_tuning.jobs.list_events(job["provider"]["job_id"],
+                                                                   limit=1000))
+        ours, after = [], ""
+        while True:
+            page = client.get(f"/v1/jobs/{job['id']}/events?limit=100{after}", headers=auth).json()
+            ours += page["data"]
+            if not page["has_more"]:
+                break
+            after = f"&after={page['last_id']}"
+        mirrored = [(e["created_at"], e["message"]) for e in ours
+                    if e["source"] == "openai" and e["type"] != "checkpoint"]
+        assert mirrored == [(e.created_at, e.message) for e in reversed(provider_events)]
+
+    log = httpx.get(emulator.removesuffix("/v1") + "/__emulator/requests",
+                    params={"limit": 100000}).json()["data"]
+    times = sorted(r["timestamp"] for r in log if r["timestamp"] >= started)
+    rate, burst = CAP_PER_MINUTE / 60, CAP_PER_MINUTE / 60
+    window = 5.0
+    j = 0
+    for i, start in enumerate(times):
+        while j < len(times) and times[j] < start + window:
+            j += 1
+        assert j - i <= burst + rate * window + 2, f"{j - i} requests in {window} s"
+    assert any(r["fault"] for r in log), "no fault was injected"
