@@ -5,8 +5,11 @@ from prometheus_client import Gauge
 from rq.registry import FailedJobRegistry, StartedJobRegistry
 
 from service.context import Context
+from service.jobs.models import JobStatus
+from service.store import keys
 
 QUEUE_DEPTH = Gauge("ftm_queue_depth", "Tasks waiting or running", ["queue", "state"])
+JOBS = Gauge("ftm_jobs", "Jobs by status", ["status"])
 
 
 def is_redis_reachable(ctx: Context) -> bool:
@@ -21,3 +24,6 @@ def refresh_gauges(ctx: Context) -> None:
     QUEUE_DEPTH.labels(queue.name, "queued").set(queue.count)
     QUEUE_DEPTH.labels(queue.name, "started").set(StartedJobRegistry(queue=queue).count)
     QUEUE_DEPTH.labels(queue.name, "failed").set(FailedJobRegistry(queue=queue).count)
+    counts = ctx.redis.hgetall(keys.jobs_by_status())
+    for status in JobStatus:
+        JOBS.labels(status.value).set(int(counts.get(status.value.encode(), 0)))

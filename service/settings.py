@@ -63,7 +63,9 @@ class Settings(BaseSettings):
     sync_sweep_seconds: int = Field(2, gt=0)
     stall_seconds: int = Field(1800, gt=0)
     reconcile_seconds: int = Field(300, gt=0)
-    provider_file_retention_seconds: int | None = None
+    provider_file_retention_seconds: int | None = Field(
+        None, ge=0, description="delete datasets' provider files this long after their last job "
+        "ended; unset keeps them")
     launch_lock_seconds: int = Field(300, gt=0)
     file_processing_timeout_seconds: float = Field(600, gt=0)
     webhook_max_attempts: int = Field(8, ge=1, description="delivery attempts before failed")

@@ -14,7 +14,9 @@ def sweeps() -> list[tuple[Callable[[], None], int]]:
     settings = current_context().settings
     return [(tasks.sync_due_jobs, settings.sync_sweep_seconds),
             (tasks.reconcile_jobs, settings.reconcile_seconds),
-            (tasks.requeue_overdue_deliveries, 60)]
+            (tasks.requeue_overdue_deliveries, 60),
+            (tasks.requeue_overdue_evaluations, 60),
+            (tasks.delete_expired_provider_files, 600)]
 
 
 def run_cron() -> None:

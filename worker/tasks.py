@@ -2,7 +2,8 @@
 
 from service.datasets import ingest
 from service.evaluations import run as evaluation_run
-from service.jobs import launch, recovery, sync
+from service.evaluations import service as evaluations
+from service.jobs import cleanup, launch, recovery, sync
 from service.webhooks import deliver
 from worker.context import current_context
 
@@ -41,3 +42,11 @@ def requeue_overdue_deliveries() -> None:
 
 def run_evaluation(evaluation_id: str) -> None:
     evaluation_run.run(current_context(), evaluation_id)
+
+
+def requeue_overdue_evaluations() -> None:
+    evaluations.requeue_overdue(current_context())
+
+
+def delete_expired_provider_files() -> None:
+    cleanup.delete_expired_provider_files(current_context())

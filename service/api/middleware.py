@@ -3,7 +3,7 @@
 import hashlib
 import time
 import uuid
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Callable, MutableMapping
 from typing import Any
 
 import structlog
@@ -13,9 +13,9 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service import idempotency
+from service.api.problems import error_response
 from service.context import Context
 from service.errors import PayloadTooLarge, ServiceError
-from service.api.problems import error_response
 from service.logs import log
 
 REQUESTS = Counter("ftm_http_requests_total", "HTTP requests", ["method", "route", "status"])
@@ -92,7 +92,7 @@ class BodyLimit:
                 body = await read_body(receive, limit)
             except PayloadTooLarge:
                 return await send_error(scope, receive, send, too_large)
-            return await self.app(scope, replay_body(body), send)
+            return await self.app(scope, replay_body(body, receive), send)
         seen = 0
 
         async def counting_receive() -> Message:
@@ -134,7 +134,7 @@ class Idempotency:
             return await send_error(scope, receive, send, exc)
         if stored is not None:
             return await replay(stored, send)
-        await self.run_and_store(scope, replay_body(body), send, ctx, scope_id, key, print_)
+        await self.run_and_store(scope, replay_body(body, receive), send, ctx, scope_id, key, print_)
 
     async def run_and_store(self, scope: Scope, receive: Receive, send: Send, ctx: Context,
                             scope_id: str, key: str, print_: str) -> None:
@@ -178,17 +178,18 @@ async def read_body(receive: Receive, limit: int | None = None) -> bytes:
             return b"".join(chunks)
 
 
-def replay_body(body: bytes) -> Callable[[], Awaitable[Message]]:
+def replay_body(body: bytes, receive: Receive) -> Receive:
+    """The request's body, already read, then what the client sends next (a disconnect)."""
     sent = False
 
-    async def receive() -> Message:
+    async def replayed() -> Message:
         nonlocal sent
         if sent:
-            return {"type": "http.disconnect"}
+            return await receive()
         sent = True
         return {"type": "http.request", "body": body, "more_body": False}
 
-    return receive
+    return replayed
 
 
 async def replay(stored: idempotency.Stored, send: Send) -> None:

@@ -21,6 +21,8 @@ from service.datasets.split import SplitRequest, split_file
 from service.deletion import Deleted
 from service.errors import (DatasetInUse, DatasetNotFound, DatasetNotReady, InvalidFile, InvalidRequest,
                             ProviderRejected)
+from service.evaluations.models import TERMINAL as EVALUATION_TERMINAL
+from service.evaluations.models import Evaluation
 from service.jobs.models import TERMINAL, Job
 from service.logs import log
 from service.pagination import Page, take_page
@@ -149,10 +151,13 @@ def delete(ctx: Context, project_id: str, dataset_id: str) -> Deleted:
     if ctx.store.was_deleted(Dataset, dataset_id, project_id):
         return Deleted(id=dataset_id, object="dataset")
     dataset = get(ctx, project_id, dataset_id)
-    users = [job.id for job in ctx.store.scan(Job, project_id) if job.status not in TERMINAL
+    users = [f"job {job.id}" for job in ctx.store.scan(Job, project_id)
+             if job.status not in TERMINAL
              and dataset_id in (job.training_dataset, job.validation_dataset)]
+    users += [f"evaluation {evaluation.id}" for evaluation in ctx.store.scan(Evaluation, project_id)
+              if evaluation.status not in EVALUATION_TERMINAL and evaluation.dataset == dataset_id]
     if users:
-        raise DatasetInUse(f"Dataset {dataset_id} is used by active job {users[0]}; cancel it or "
+        raise DatasetInUse(f"Dataset {dataset_id} is used by active {users[0]}; cancel it or "
                            "wait for it to finish.")
     for file_id in dataset.provider_files.values():
         try:

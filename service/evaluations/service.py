@@ -30,7 +30,9 @@ from service.jobs.service import DatasetFormatMismatch
 from service.logs import log
 from service.models import registry
 from service.pagination import Page, take_page
+from service.store import keys
 
+OVERDUE_GRACE = 300.0  # seconds a queued run may wait for a worker before it counts as lost
 CSV_FIELDS = ("index", "model", "expected", "output", "predicted_label", "correct", "invalid",
               "latency_ms", "prompt_tokens", "completion_tokens", "error")
 
@@ -65,11 +67,29 @@ def queue_run(ctx: Context, evaluation_id: str, delay: float = 0.0) -> None:
     # The timeout only backs up the slice: in-flight requests may still be retrying after it.
     options = {"retry": Retry(max=3), "job_timeout": int(ctx.settings.evaluation_slice_seconds)
                + 1800}
+    ctx.redis.zadd(keys.evaluations_due(), {evaluation_id: clock.now() + delay + OVERDUE_GRACE})
     if delay <= 0:
         ctx.enqueue("run_evaluation", evaluation_id, **options)
     else:
         ctx.queue.enqueue_in(timedelta(seconds=delay), "worker.tasks.run_evaluation",
                              evaluation_id, **options)
+
+
+def requeue_overdue(ctx: Context) -> int:
+    """Queue again the evaluations whose run is overdue and that no run holds: their task was
+    lost (a worker killed more often than its retries, or the queue lost with Redis)."""
+    overdue = ctx.redis.zrangebyscore(keys.evaluations_due(), "-inf", clock.now(), start=0,
+                                      num=100)
+    queued = 0
+    for raw in overdue:
+        evaluation_id = raw.decode()
+        evaluation = ctx.store.get(Evaluation, evaluation_id)
+        if evaluation is None or evaluation.status in TERMINAL:
+            ctx.redis.zrem(keys.evaluations_due(), evaluation_id)
+        elif not ctx.redis.exists(keys.lock("evaluation", evaluation_id)):
+            queue_run(ctx, evaluation_id)
+            queued += 1
+    return queued
 
 
 def usable_dataset(ctx: Context, project_id: str, dataset_id: str) -> Dataset:

@@ -13,10 +13,13 @@ from openai.types.fine_tuning import FineTuningJob
 
 from service import clock, faults
 from service.context import Context
-from service.datasets import service as datasets
 from service.datasets.models import Dataset
-from service.errors import (ProviderCapacity, ProviderRateLimited, ProviderRejected,
-                            ProviderUnavailable)
+from service.errors import (
+    ProviderCapacity,
+    ProviderRateLimited,
+    ProviderRejected,
+    ProviderUnavailable,
+)
 from service.jobs import events, lifecycle, schedule
 from service.jobs.models import TERMINAL, Job, JobError, JobStatus, ProviderRef
 from service.jobs.service import provider_request

@@ -28,9 +28,13 @@ def move(ctx: Context, job_id: str, to: JobStatus, *, reason: str = "",
         events.log_of(ctx).append_in(pipe, job_id, {
             "object": "job.event", "created_at": clock.now(), "level": level, "type": "status",
             "message": message, "data": {"from": old.status, "to": to}, "source": "service"})
+        if old.status != to:
+            pipe.hincrby(keys.jobs_by_status(), old.status, -1)
+            pipe.hincrby(keys.jobs_by_status(), to, 1)
         if to in TERMINAL:
             pipe.zrem(keys.jobs_due(), job_id)
             pipe.zrem(keys.jobs_waiting_capacity(), job_id)
+            pipe.zadd(keys.jobs_finished(), {job_id: clock.now()})
 
     try:
         job = ctx.store.update(Job, job_id, change, extra=also)

@@ -3,18 +3,33 @@
 from collections.abc import Mapping
 from typing import Any
 
+from openai.types.fine_tuning import FineTuningJob
+from redis.client import Pipeline
+
 from service import clock, ids
 from service.context import Context
 from service.datasets import service as datasets
 from service.datasets.models import Dataset, DatasetFormat, DatasetStatus
 from service.datasets.pricing import auto_epochs
-from service.errors import (BudgetExceeded, DatasetNotReady, InvalidJobState, InvalidRequest,
-                            JobNotFound)
+from service.errors import (
+    BudgetExceeded,
+    DatasetNotReady,
+    InvalidJobState,
+    InvalidRequest,
+    JobNotFound,
+)
 from service.jobs import events, lifecycle
-from openai.types.fine_tuning import FineTuningJob
-
-from service.jobs.models import (TERMINAL, DryRun, Estimate, Job, JobCreate, JobImport,
-                                 JobStatus, Method, ProviderRef)
+from service.jobs.models import (
+    TERMINAL,
+    DryRun,
+    Estimate,
+    Job,
+    JobCreate,
+    JobImport,
+    JobStatus,
+    Method,
+    ProviderRef,
+)
 from service.jobs.schedule import mark_due
 from service.models import registry
 from service.pagination import Page, take_page
@@ -144,7 +159,7 @@ def create(ctx: Context, project: Project, body: JobCreate) -> Job | DryRun:
                                    f"<file of {body.validation_dataset}>"
                                    if body.validation_dataset else None)
         return DryRun(estimate=estimate, report=report, provider_request=request)
-    ctx.store.create(job, project.id)
+    ctx.store.create(job, project.id, extra=lambda pipe: count_new(pipe, job))
     events.record(ctx, job.id, "status", "Job created", data={"from": None, "to": "pending"})
     mark_due(ctx, job.id, now + 30)
     ctx.enqueue("launch_job", job.id)
@@ -169,13 +184,20 @@ def track(ctx: Context, job: Job) -> Job:
     """Record a job that follows an existing provider job and sync it at once."""
     assert job.provider.job_id is not None
     provider_job_id = job.provider.job_id
-    ctx.store.create(job, job.project_id,
-                     extra=lambda pipe: pipe.set(keys.job_by_provider(provider_job_id), job.id))
+    def also(pipe: Pipeline) -> None:
+        pipe.set(keys.job_by_provider(provider_job_id), job.id)
+        count_new(pipe, job)
+
+    ctx.store.create(job, job.project_id, extra=also)
     events.record(ctx, job.id, "status", f"Following provider job {provider_job_id}",
                   data={"from": None, "to": job.status})
     mark_due(ctx, job.id, 0)
     ctx.enqueue("sync_job", job.id)
     return job
+
+
+def count_new(pipe: Pipeline, job: Job) -> None:
+    pipe.hincrby(keys.jobs_by_status(), job.status, 1)
 
 
 def import_job(ctx: Context, project: Project, body: JobImport) -> Job:

@@ -122,10 +122,7 @@ def sync_launched(ctx: Context, job: Job) -> Job:
     if target == JobStatus.failed and remote.error is not None:
         update["error"] = JobError(code=remote.error.code, message=remote.error.message,
                                    param=remote.error.param)
-    if target != job.status and lifecycle.move(ctx, job.id, target, update=update):
-        if target in TERMINAL:
-            ctx.redis.zadd(keys.jobs_finished(), {job.id: now})
-    else:
+    if target == job.status or not lifecycle.move(ctx, job.id, target, update=update):
         job = ctx.store.update(Job, job.id, lambda j: j.model_copy(update=update))
         flag_stall(ctx, job)
     return ctx.store.get(Job, job.id) or job

@@ -82,9 +82,19 @@ def deliveries_pending() -> str:
     return f"{PREFIX}:deliveries:pending"
 
 
+def jobs_by_status() -> str:
+    """Hash status → number of jobs in it, kept in the transactions that move jobs."""
+    return f"{PREFIX}:jobs:by_status"
+
+
 def jobs_finished() -> str:
     """Finished jobs by finish time, until their provider files are cleaned up."""
     return f"{PREFIX}:jobs:finished"
+
+
+def evaluations_due() -> str:
+    """Evaluations not yet ended, by the time their queued run is overdue (lost with a worker)."""
+    return f"{PREFIX}:evaluations:due"
 
 
 def evaluation_predictions(evaluation_id: str) -> str:

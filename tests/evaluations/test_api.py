@@ -153,3 +153,13 @@ def test_predictions_filter_page_and_csv(client, ctx, auth, tuned):
     assert [(int(r["index"]), r["model"], r["output"]) for r in rows] == [
         (p["index"], p["model"], p["output"]) for p in wrong]
     assert {r["correct"] for r in rows} == {"false"}
+
+
+def test_a_dataset_under_evaluation_cannot_be_deleted_until_it_ends(client, ctx, auth, tuned):
+    created = create(client, auth, dataset=tuned["dataset"], models=[tuned["model"]])
+    refused = client.delete(f"/v1/datasets/{tuned['dataset']}", headers=auth)
+    assert refused.status_code == 409 and refused.json()["code"] == "dataset_in_use"
+    assert created["id"] in refused.json()["detail"]
+    assert client.get(f"/v1/datasets/{tuned['dataset']}", headers=auth).status_code == 200
+    assert finish(client, ctx, auth, created["id"])["status"] == "succeeded"
+    assert client.delete(f"/v1/datasets/{tuned['dataset']}", headers=auth).status_code == 200

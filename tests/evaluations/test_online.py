@@ -6,7 +6,9 @@ import sys
 import pytest
 
 from service.datasets.pricing import load_prices
+from service.evaluations import service
 from service.evaluations.scoring import normalize
+from service.store import keys
 from tests.conftest import ROOT
 from tests.datagen import LEVELS, SYSTEM, USER_TEMPLATE, reflections_csv
 from tests.evaluations.conftest import (
@@ -162,3 +164,17 @@ def test_cancel_before_it_runs_asks_nothing(client, ctx, auth, tuned, emulator):
     work(ctx)
     assert get(client, auth, created["id"])["status"] == "cancelled"
     assert stats(emulator)["chat_completions"]["total"] == 0
+
+
+def test_a_run_lost_with_the_queue_is_queued_again_once_overdue(client, ctx, auth, tuned,
+                                                                 emulator):
+    created = create(client, auth, dataset=tuned["dataset"], models=[tuned["model"]])
+    ctx.queue.empty()
+    assert service.requeue_overdue(ctx) == 0, "not overdue yet"
+    ctx.redis.zadd(keys.evaluations_due(), {created["id"]: 0})
+    assert service.requeue_overdue(ctx) == 1
+    assert finish(client, ctx, auth, created["id"])["status"] == "succeeded"
+    ctx.redis.zadd(keys.evaluations_due(), {created["id"]: 0})
+    assert service.requeue_overdue(ctx) == 0, "an ended evaluation is not queued again"
+    assert ctx.redis.zscore(keys.evaluations_due(), created["id"]) is None
+    assert stats(emulator)["chat_completions"]["total"] == 30

@@ -70,3 +70,26 @@ def test_happy_path_to_succeeded(client, ctx, auth, emulator):
     listed = client.get("/v1/jobs?metadata[team]=search", headers=auth).json()["data"]
     assert [j["id"] for j in listed] == [job["id"]]
     assert client.get("/v1/jobs?metadata[team]=other", headers=auth).json()["data"] == []
+
+
+def jobs_gauge(client) -> dict[str, float]:
+    lines = [line for line in client.get("/metrics").text.splitlines()
+             if line.startswith("ftm_jobs{")]
+    return {line.split('"')[1]: float(line.rsplit(" ", 1)[1]) for line in lines}
+
+
+def test_metrics_count_jobs_by_status(client, ctx, auth, emulator):
+    train = chat_dataset(client, ctx, auth, 10)
+    ids = [client.post("/v1/jobs", headers=auth, json={"model": MODEL, "training_dataset": train})
+           .json()["id"] for _ in range(3)]
+    assert jobs_gauge(client)["pending"] == 3 and jobs_gauge(client)["succeeded"] == 0
+    assert client.post(f"/v1/jobs/{ids[0]}/cancel", headers=auth).status_code == 202
+
+    def finished():
+        statuses = [client.get(f"/v1/jobs/{i}", headers=auth).json()["status"] for i in ids[1:]]
+        return all(s == "succeeded" for s in statuses)
+
+    drive_jobs(ctx, finished)
+    gauge = jobs_gauge(client)
+    assert gauge["succeeded"] == 2 and gauge["cancelled"] == 1
+    assert sum(gauge.values()) == 3

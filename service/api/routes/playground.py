@@ -2,8 +2,6 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 from fastapi.responses import StreamingResponse
-from starlette.requests import ClientDisconnect
-from starlette.types import Receive, Scope, Send
 
 from service.api.deps import ContextDep, ProjectDep
 from service.playground import chat, embeddings
@@ -22,30 +20,12 @@ EMBEDDINGS_ANSWER: dict[int | str, dict[str, Any]] = {200: {"content": {
     JSON: {"schema": UNCHANGED}}}}
 
 
-class EventStream(StreamingResponse):
-    """Server-sent events, sent without watching receive() for the client leaving.
-
-    The body-limit middleware has read the request already and answers every later receive()
-    with http.disconnect, which would end the stream at once (StreamingResponse listens for it
-    under ASGI spec < 2.4, as uvicorn's HTTP servers are). A client that leaves early therefore
-    stops the relay only when the provider's stream ends.
-    """
-
-    media_type = "text/event-stream"
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            await self.stream_response(send)
-        except OSError:
-            raise ClientDisconnect() from None
-
-
 @router.post("/chat/completions", response_class=Response, responses=CHAT_ANSWER)
 async def create_chat_completion(body: ChatCompletionRequest, project: ProjectDep,
                                  ctx: ContextDep) -> Response:
     if body.stream:
         chunks = await chat.open_stream(ctx, project.id, body)
-        return EventStream(chunks, headers=STREAM_HEADERS)
+        return StreamingResponse(chunks, headers=STREAM_HEADERS, media_type="text/event-stream")
     return Response(await chat.complete(ctx, project.id, body), media_type=JSON)
 
 
