@@ -35,7 +35,9 @@ def configure(level: str = "INFO") -> None:
                     structlog.processors.format_exc_info, drop_secrets,
                     structlog.processors.JSONRenderer()],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(sys.stdout), cache_logger_on_first_use=True)
+        # Not cached: a later configure() (another app in the process) takes effect, and each
+        # line goes to the sys.stdout of its moment.
+        logger_factory=structlog.PrintLoggerFactory(), cache_logger_on_first_use=False)
 
 
 log = structlog.get_logger()
