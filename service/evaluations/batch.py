@@ -115,7 +115,7 @@ def upload_input(ctx: Context, evaluation: Evaluation, part: BatchPart) -> FileO
                                         "method": "POST", "url": ENDPOINT, "body": body}))
                 out.write(b"\n")
         size = path.stat().st_size
-        found = find_file(ctx, name, size)
+        found = ctx.gateway.find_file("batch", name, size)
         if found is not None:
             return found
         with path.open("rb") as file:
@@ -123,17 +123,6 @@ def upload_input(ctx: Context, evaluation: Evaluation, part: BatchPart) -> FileO
                                         purpose="batch")
     log.info("evaluation.batch.uploaded", evaluation_id=evaluation.id, file_id=uploaded.id)
     return uploaded
-
-
-def find_file(ctx: Context, name: str, size: int) -> FileObject | None:
-    page = ctx.gateway.call(ctx.gateway.client.files.list, purpose="batch", limit=10000)
-    while True:
-        for file in page.data:
-            if file.filename == name and file.bytes == size and file.status != "error":
-                return file
-        if not page.has_next_page():
-            return None
-        page = ctx.gateway.call(page.get_next_page)
 
 
 def tag(evaluation_id: str, part: BatchPart) -> dict[str, str]:

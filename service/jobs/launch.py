@@ -124,7 +124,8 @@ def ensure_uploaded(ctx: Context, dataset_id: str) -> str:
         if PROVIDER in dataset.provider_files:
             return dataset.provider_files[PROVIDER]
         name = provider_filename(dataset)
-        uploaded = find_uploaded(ctx, name, dataset.bytes) or upload(ctx, dataset, name)
+        uploaded = (ctx.gateway.find_file("fine-tune", name, dataset.bytes)
+                    or upload(ctx, dataset, name))
         faults.point(ctx, "launch.before_recording_file")
         ctx.store.update(Dataset, dataset_id, lambda d: d.model_copy(
             update={"provider_files": {**d.provider_files, PROVIDER: uploaded.id}}))
@@ -134,18 +135,6 @@ def ensure_uploaded(ctx: Context, dataset_id: str) -> str:
 
 def provider_filename(dataset: Dataset) -> str:
     return f"ftm-{dataset.id}.jsonl"
-
-
-def find_uploaded(ctx: Context, name: str, size: int) -> FileObject | None:
-    """A file an earlier, interrupted launch uploaded but did not record."""
-    page = ctx.gateway.call(ctx.gateway.client.files.list, purpose="fine-tune", limit=10000)
-    while True:
-        for file in page.data:
-            if file.filename == name and file.bytes == size and file.status != "error":
-                return file
-        if not page.has_next_page():
-            return None
-        page = ctx.gateway.call(page.get_next_page)
 
 
 def upload(ctx: Context, dataset: Dataset, name: str) -> FileObject:

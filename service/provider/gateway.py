@@ -9,11 +9,17 @@ from typing import TypeVar
 
 import openai
 import redis
-from tenacity import (AsyncRetrying, RetryCallState, Retrying, retry_if_exception,
-                      stop_after_attempt)
+from openai.types import FileObject
+from tenacity import AsyncRetrying, RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
-from service.errors import (ProviderAuthFailed, ProviderCapacity, ProviderError,
-                            ProviderRateLimited, ProviderRejected, ProviderUnavailable)
+from service.errors import (
+    ProviderAuthFailed,
+    ProviderCapacity,
+    ProviderError,
+    ProviderRateLimited,
+    ProviderRejected,
+    ProviderUnavailable,
+)
 from service.logs import log, redact
 from service.settings import Settings
 from service.store.buckets import Bucket
@@ -124,6 +130,18 @@ class Gateway:
         except openai.OpenAIError as exc:
             raise to_service_error(exc) from None
         raise AssertionError("unreachable")
+
+    def find_file(self, purpose: str, name: str, size: int) -> FileObject | None:
+        """A usable provider file of that name and size: one an interrupted run uploaded but
+        did not record."""
+        page = self.call(self.client.files.list, purpose=purpose, limit=10000)
+        while True:
+            for file in page.data:
+                if file.filename == name and file.bytes == size and file.status != "error":
+                    return file
+            if not page.has_next_page():
+                return None
+            page = self.call(page.get_next_page)
 
     async def acall(self, fn: Callable[..., Awaitable[T]], *args: object,
                     **kwargs: object) -> T:
