@@ -20,7 +20,8 @@
     │   ├── IdempotencyKeyReused (409 idempotency_key_reused)
     │   ├── DatasetNotReady (409 dataset_not_ready)
     │   ├── DatasetInUse (409 dataset_in_use)
-    │   └── InvalidJobState (409 invalid_job_state)
+    │   ├── InvalidJobState (409 invalid_job_state)
+    │   └── InvalidPipelineState (409 invalid_pipeline_state)
     ├── PayloadTooLarge (413 payload_too_large)
     ├── RateLimited (429 rate_limited)
     └── ProviderError (502 provider_error)
@@ -196,6 +197,10 @@ class DatasetInUse(Conflict):
 
 class InvalidJobState(Conflict):
     code = "invalid_job_state"
+
+
+class InvalidPipelineState(Conflict):
+    code = "invalid_pipeline_state"
 
 
 class PayloadTooLarge(ServiceError):

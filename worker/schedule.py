@@ -16,6 +16,7 @@ def sweeps() -> list[tuple[Callable[[], None], int]]:
             (tasks.reconcile_jobs, settings.reconcile_seconds),
             (tasks.requeue_overdue_deliveries, 60),
             (tasks.requeue_overdue_evaluations, 60),
+            (tasks.requeue_overdue_pipelines, 60),
             (tasks.delete_expired_provider_files, 600)]
 
 

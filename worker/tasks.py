@@ -4,6 +4,8 @@ from service.datasets import ingest
 from service.evaluations import run as evaluation_run
 from service.evaluations import service as evaluations
 from service.jobs import cleanup, launch, recovery, sync
+from service.pipelines import run as pipeline_run
+from service.pipelines import service as pipelines
 from service.webhooks import deliver
 from worker.context import current_context
 
@@ -18,6 +20,10 @@ def launch_job(job_id: str) -> None:
 
 def sync_job(job_id: str) -> None:
     sync.sync(current_context(), job_id)
+
+
+def sync_jobs(job_ids: list[str]) -> None:
+    sync.sync_each(current_context(), job_ids)
 
 
 def control_job(job_id: str, action: str) -> None:
@@ -50,3 +56,11 @@ def requeue_overdue_evaluations() -> None:
 
 def delete_expired_provider_files() -> None:
     cleanup.delete_expired_provider_files(current_context())
+
+
+def advance_pipeline(pipeline_id: str) -> None:
+    pipeline_run.advance(current_context(), pipeline_id)
+
+
+def requeue_overdue_pipelines() -> None:
+    pipelines.requeue_overdue(current_context())

@@ -12,6 +12,8 @@ from service.api import middleware, problems
 from service.api.routes import admin, datasets, health, jobs, providers, webhooks
 from service.api.routes import evaluations
 from service.api.routes import models, playground
+from service.api.routes import console
+from service.api.routes import pipelines
 from service.context import Context, build_context
 from service.errors import ServiceError
 from service.settings import Settings, load_settings
@@ -38,6 +40,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                    providers.router, models.router, playground.router):
         app.include_router(router)
     app.include_router(evaluations.router)
+    app.include_router(pipelines.router)
+    app.include_router(console.router)
     app.add_exception_handler(ServiceError, problems.on_service_error)
     app.add_exception_handler(RequestValidationError, problems.on_validation_error)
     app.add_exception_handler(HTTPException, problems.on_http_error)

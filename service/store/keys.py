@@ -112,6 +112,11 @@ def evaluation_cancel(evaluation_id: str) -> str:
     return f"{PREFIX}:evaluation:{evaluation_id}:cancel"
 
 
+def pipelines_due() -> str:
+    """Pipelines not yet ended, by the time their next advance is overdue (lost with a worker)."""
+    return f"{PREFIX}:pipelines:due"
+
+
 def usage(project_id: str, model: str) -> str:
     """A project's playground use of one model: requests, tokens, estimated cost."""
     return f"{PREFIX}:usage:{project_id}:{model}"

@@ -1,0 +1,38 @@
+"""The web console: one static page and its script and style, outside the API schema.
+
+The page talks to the public /v1 API with the key the user pastes; nothing here authenticates.
+"""
+
+from pathlib import Path
+
+from fastapi import APIRouter
+from fastapi.responses import FileResponse
+from starlette.exceptions import HTTPException
+
+router = APIRouter(include_in_schema=False)
+
+FOLDER = Path(__file__).resolve().parent.parent / "console"
+ASSETS = {"console.js": "text/javascript; charset=utf-8",
+          "console.css": "text/css; charset=utf-8"}
+# Only this origin's own files and API; no inline script, no framing, no referrer to elsewhere.
+HEADERS = {
+    "Content-Security-Policy": ("default-src 'self'; script-src 'self'; style-src 'self'; "
+                                "img-src 'self' data:; connect-src 'self'; object-src 'none'; "
+                                "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-cache",
+}
+
+
+@router.get("/console")
+def console_page() -> FileResponse:
+    return FileResponse(FOLDER / "index.html", media_type="text/html; charset=utf-8",
+                        headers=HEADERS)
+
+
+@router.get("/console/{asset}")
+def console_asset(asset: str) -> FileResponse:
+    if asset not in ASSETS:
+        raise HTTPException(404)
+    return FileResponse(FOLDER / asset, media_type=ASSETS[asset], headers=HEADERS)
