@@ -19,8 +19,10 @@ sync: uv
 run: sync
 	@$(UV) run --frozen python -m devtools.run
 
+# The full suite on the default server (FTM_TEST_REDIS=auto), then the smoke subset on the other.
 test: sync
 	@$(UV) run --frozen pytest -n 2 --dist loadgroup
+	@FTM_TEST_REDIS=other $(UV) run --frozen pytest -n 2 --dist loadgroup -m smoke
 
 bench: sync
 	@$(UV) run --frozen python -m bench

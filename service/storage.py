@@ -12,6 +12,8 @@ from service.settings import Settings
 
 
 class Storage(Protocol):
+    """Both backends: a write appears whole or not at all; a missing name is FileNotFoundError."""
+
     def writer(self, name: str) -> AbstractContextManager[IO[bytes]]: ...
     def reader(self, name: str) -> AbstractContextManager[IO[bytes]]: ...
     def local_path(self, name: str) -> AbstractContextManager[Path]: ...
@@ -49,6 +51,8 @@ class LocalStorage:
 
     @contextmanager
     def local_path(self, name: str) -> Iterator[Path]:
+        if not self.path(name).is_file():
+            raise FileNotFoundError(f"No stored file {name!r}.")
         yield self.path(name)
 
     def delete(self, name: str) -> None:
@@ -79,7 +83,10 @@ class S3Storage:
 
     @contextmanager
     def reader(self, name: str) -> Iterator[IO[bytes]]:
-        body = self.client.get_object(Bucket=self.bucket, Key=self.key(name))["Body"]
+        try:
+            body = self.client.get_object(Bucket=self.bucket, Key=self.key(name))["Body"]
+        except self.client.exceptions.NoSuchKey:
+            raise FileNotFoundError(f"No stored file {name!r}.") from None
         try:
             yield body
         finally:
@@ -97,10 +104,12 @@ class S3Storage:
         self.client.delete_object(Bucket=self.bucket, Key=self.key(name))
 
     def is_reachable(self) -> bool:
+        from botocore.exceptions import BotoCoreError, ClientError
+
         try:
             self.client.head_bucket(Bucket=self.bucket)
             return True
-        except Exception:  # any failure means not reachable; readyz says so
+        except (BotoCoreError, ClientError):  # no endpoint, no bucket, no access: readyz says so
             return False
 
 

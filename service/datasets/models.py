@@ -1,7 +1,7 @@
 from enum import StrEnum
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from service.datasets.csvfile import ColumnSummary
 from service.store.records import Record
@@ -28,7 +28,7 @@ class Conversion(BaseModel):
 
 class Dataset(Record):
     kind: ClassVar[str] = "dataset"
-    internal: ClassVar[frozenset[str]] = frozenset({"label_hint"})
+    internal: ClassVar[frozenset[str]] = frozenset({"label_hint", "format_declared"})
     object: Literal["dataset"] = "dataset"
     project_id: str
     name: str
@@ -43,8 +43,9 @@ class Dataset(Record):
     derived_by: str | None = None
     conversion: Conversion | None = None
     error: str | None = None
-    provider_files: dict[str, str] = {}
+    provider_files: dict[str, str] = Field({})
     label_hint: list[str] | None = None
+    format_declared: bool = False  # the uploader named the format: validation keeps it
     updated_at: int | None = None
 
     @property

@@ -14,13 +14,18 @@ from service import clock, idempotency, ids
 from service.context import Context
 from service.datasets import ingest, upload
 from service.datasets.convert import ConvertRequest, convert_file
-from service.datasets.models import (Conversion, Dataset, DatasetFormat, DatasetStatus,
-                                     storage_name)
+from service.datasets.models import Conversion, Dataset, DatasetFormat, DatasetStatus, storage_name
 from service.datasets.pricing import load_prices
 from service.datasets.split import SplitRequest, split_file
 from service.deletion import Deleted
-from service.errors import (DatasetInUse, DatasetNotFound, DatasetNotReady, InvalidFile, InvalidRequest,
-                            ProviderRejected)
+from service.errors import (
+    DatasetInUse,
+    DatasetNotFound,
+    DatasetNotReady,
+    InvalidFile,
+    InvalidRequest,
+    ProviderRejected,
+)
 from service.evaluations.models import TERMINAL as EVALUATION_TERMINAL
 from service.evaluations.models import Evaluation
 from service.jobs.models import TERMINAL, Job
@@ -95,7 +100,8 @@ async def upload_dataset(ctx: Context, project_id: str, stream: AsyncIterator[by
     dataset = Dataset(id=dataset_id, created_at=clock.now(), updated_at=clock.now(),
                       project_id=project_id, name=received.fields.get("name") or received.filename,
                       filename=received.filename, format=fmt, status=DatasetStatus.processing,
-                      bytes=received.bytes, sha256=received.sha256)
+                      bytes=received.bytes, sha256=received.sha256,
+                      format_declared=declared != "auto")
     ctx.store.create(dataset, project_id)
     ctx.enqueue("validate_dataset", dataset.id)
     log.info("dataset.uploaded", dataset_id=dataset.id, bytes=dataset.bytes, format=fmt)

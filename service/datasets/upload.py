@@ -92,6 +92,7 @@ async def receive(stream: AsyncIterator[bytes], content_type: str, out: IO[bytes
         raise InvalidMultipart("Send the dataset as multipart/form-data with a 'file' part.")
     received, part = Received(), PartState()
     sink: FileSink | None = None
+    ended = False
 
     def on_header_field(data: bytes, start: int, end: int) -> None:
         part.header_field.extend(data[start:end])
@@ -132,9 +133,13 @@ async def receive(stream: AsyncIterator[bytes], content_type: str, out: IO[bytes
             received.fields[part.name] = part.value.decode("utf-8", "replace").strip()
         part = PartState()
 
+    def on_end() -> None:
+        nonlocal ended
+        ended = True
+
     callbacks: Any = {"on_header_field": on_header_field, "on_header_value": on_header_value,
                       "on_header_end": on_header_end, "on_headers_finished": on_headers_finished,
-                      "on_part_data": on_part_data, "on_part_end": on_part_end}
+                      "on_part_data": on_part_data, "on_part_end": on_part_end, "on_end": on_end}
     parser = MultipartParser(boundary, callbacks)
     try:
         async for chunk in stream:
@@ -142,6 +147,9 @@ async def receive(stream: AsyncIterator[bytes], content_type: str, out: IO[bytes
         parser.finalize()
     except MultipartParseError as exc:
         raise InvalidMultipart(f"The multipart body is malformed: {exc}.") from None
+    if not ended:  # the parser's finalize() accepts a body that stops anywhere
+        raise InvalidMultipart("The multipart body was cut short: it has no closing boundary "
+                               f"'--{boundary.decode('latin-1')}--'; send the whole file again.")
     if sink is None:
         raise InvalidMultipart("The form has no 'file' part.",
                                errors=[{"field": "body.file", "message": "required"}])

@@ -5,6 +5,7 @@ import pytest
 from tests.conftest import new_project_key
 
 
+@pytest.mark.smoke
 def test_v1_route_without_key_is_401_problem(client):
     response = client.get("/v1/datasets")
     assert response.status_code == 401
@@ -45,6 +46,7 @@ def test_keys_are_stored_only_as_sha256(client, admin_headers, redis_client):
     assert hashlib.sha256(secret.encode()).hexdigest().encode() in dump
 
 
+@pytest.mark.smoke
 def test_revoked_key_stops_working_and_revoking_again_is_harmless(client, admin_headers):
     project = client.post("/v1/admin/projects", json={"name": "a"}, headers=admin_headers).json()
     key = client.post(f"/v1/admin/projects/{project['id']}/keys", headers=admin_headers).json()
@@ -70,6 +72,7 @@ def test_another_projects_key_does_not_see_its_lists(client):
     assert client.get("/v1/datasets/ds_missing", headers=second).status_code == 404
 
 
+@pytest.mark.smoke
 @pytest.mark.parametrize("settings_overrides", [{"rate_limit_per_minute": 3}])
 def test_rate_limit_answers_429_with_retry_after(client, auth, settings_overrides):
     statuses = [client.get("/v1/datasets", headers=auth).status_code for _ in range(4)]

@@ -62,6 +62,7 @@ def test_oversize_chunked_body_is_413(client, admin_headers, settings_overrides)
     assert response.status_code == 413
 
 
+@pytest.mark.smoke
 def test_idempotent_replay_returns_the_first_answer(client, admin_headers):
     headers = {**admin_headers, "Idempotency-Key": "create-a"}
     first = client.post("/v1/admin/projects", json={"name": "a", "budget_usd": 5},
@@ -75,6 +76,7 @@ def test_idempotent_replay_returns_the_first_answer(client, admin_headers):
     assert "idempotent-replayed" not in first.headers
 
 
+@pytest.mark.smoke
 def test_idempotency_key_with_another_body_is_409(client, admin_headers):
     headers = {**admin_headers, "Idempotency-Key": "create-b"}
     assert client.post("/v1/admin/projects", json={"name": "a"}, headers=headers).status_code == 201

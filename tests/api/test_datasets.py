@@ -21,6 +21,7 @@ def reflections(tmp_path):
     return reflections_csv(tmp_path / "reflections.csv", rows=200)
 
 
+@pytest.mark.smoke
 def test_csv_upload_is_processing_then_ready_with_columns(client, ctx, auth, reflections):
     response = upload(client, auth, reflections.path.read_bytes(), filename="reflections.csv",
                       name="reflections")
@@ -99,6 +100,7 @@ def test_cookbook_toy_dataset_report(client, ctx, auth):
     assert report["tokens"]["assistant"]["max"] == 8000
 
 
+@pytest.mark.smoke
 def test_invalid_jsonl_is_invalid_with_line(client, ctx, auth):
     content = chat_lines(3) + '{"messages": [{"role": "user"}]}\n'
     dataset = ready_dataset(client, ctx, auth, content)
@@ -140,6 +142,7 @@ def test_oversize_upload_is_413_and_nothing_stored(client, auth, settings, setti
     assert stored_files(settings) == []
 
 
+@pytest.mark.smoke
 def test_upload_idempotency_replays_and_refuses_other_file(client, auth):
     headers = {**auth, "Idempotency-Key": "up-1"}
     first = client.post("/v1/datasets", headers=headers, data={"name": "a"},

@@ -28,6 +28,7 @@ CONVERT = {"name": "reflections-chat", "system": SYSTEM, "user": USER_TEMPLATE,
            "assistant": "{Final}", "value_maps": {"Final": LEVELS}, "on_empty": "skip"}
 
 
+@pytest.mark.smoke
 def test_csv_to_job_to_evaluation_the_fine_tuned_model_wins(client, ctx, auth, emulator,
                                                              tmp_path):
     reflections = reflections_csv(tmp_path / "reflections.csv", rows=200)

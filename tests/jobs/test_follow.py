@@ -32,6 +32,7 @@ def read_stream(url: str, headers: dict[str, str], frames: list[dict[str, str]])
                 frame[name] = value
 
 
+@pytest.mark.smoke
 def test_sse_streams_every_event_then_end(client, ctx, auth, live_url):
     train = chat_dataset(client, ctx, auth)
     job = create_job(client, auth, train)

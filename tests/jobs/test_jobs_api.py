@@ -1,8 +1,9 @@
 """Jobs end to end: the API, in-process workers, real Redis and the emulator through the SDK."""
 
 import httpx
+import pytest
 
-from tests.factories import chat_dataset, drive_jobs, run_tasks
+from tests.factories import chat_dataset, drive_jobs
 
 MODEL = "gpt-4o-mini-2024-07-18"
 
@@ -21,6 +22,7 @@ def all_events(client, auth, job_id):
         after = f"&after={page['last_id']}"
 
 
+@pytest.mark.smoke
 def test_happy_path_to_succeeded(client, ctx, auth, emulator):
     train = chat_dataset(client, ctx, auth, 40)
     valid = chat_dataset(client, ctx, auth, 10)

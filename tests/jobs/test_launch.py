@@ -36,6 +36,7 @@ def terminal(client, auth, job_id):
     return check
 
 
+@pytest.mark.smoke
 def test_launching_twice_creates_one_provider_job_and_one_upload(client, ctx, auth, emulator):
     train = chat_dataset(client, ctx, auth)
     job = create_job(client, auth, train)
@@ -73,7 +74,7 @@ def test_worker_killed_during_launch_still_launches_once(client, ctx, auth, emul
            "OPENAI_API_KEY": EMULATOR_KEY, "FTM_FAULT_POINTS": f'["{point}"]',
            "FTM_LAUNCH_LOCK_SECONDS": "1", "FTM_LOG_LEVEL": "WARNING"}
     worker = subprocess.run([sys.executable, "-m", "worker", "--burst"], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=120)
+                            capture_output=True, text=True, timeout=120, check=False)
     assert worker.returncode == 0, worker.stderr[-2000:]
     assert ctx.redis.get(f"ftm:fault:{point}") == b"1"  # the point was reached and died there
     assert status_of(client, auth, job["id"])["status"] not in ("succeeded", "failed")

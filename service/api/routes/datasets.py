@@ -1,8 +1,10 @@
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
+from starlette.requests import ClientDisconnect
 
 from service.api.deps import ContextDep, ProjectDep
 from service.api.middleware import auth_scope
@@ -27,7 +29,7 @@ UPLOAD_BODY = {"requestBody": {"required": True, "content": {"multipart/form-dat
              responses={201: {"model": Dataset}})
 async def upload_dataset(request: Request, project: ProjectDep, ctx: ContextDep) -> Response:
     dataset, replayed = await datasets.upload_dataset(
-        ctx, project.id, request.stream(), request.headers.get("content-type", ""),
+        ctx, project.id, until_disconnect(request), request.headers.get("content-type", ""),
         request.headers.get("idempotency-key"), auth_scope(request.headers))
     headers = {"Location": f"/v1/datasets/{dataset.id}"}
     if replayed is not None:
@@ -36,6 +38,14 @@ async def upload_dataset(request: Request, project: ProjectDep, ctx: ContextDep)
                         media_type="application/json")
     return JSONResponse(dataset.model_dump(mode="json"), 201, headers=headers)
 
+
+async def until_disconnect(request: Request) -> AsyncIterator[bytes]:
+    """The body as it arrives; a client hanging up just ends it, so the upload is cut short."""
+    try:
+        async for chunk in request.stream():
+            yield chunk
+    except ClientDisconnect:
+        return
 
 
 @router.get("")
