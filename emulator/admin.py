@@ -136,6 +136,35 @@ async def stall_job(job_id: str, request: Request, body: StallRequest | None = N
     return {"id": job.id, "stalled": job.stall_v is not None, "status": lc.status(job, at)}
 
 
+PAUSE_ACTIONS = {"Fine-tuning job paused": "paused", "Fine-tuning job resumed": "running"}
+
+
+@router.get("/jobs")
+async def jobs_log(request: Request) -> dict[str, Any]:
+    """Every fine-tuning job with its status now and when it entered each status so far."""
+    state, at = of(request), now()
+    return {"object": "list", "data": [
+        {"id": job.id, "status": lc.status(job, at), "metadata": job.metadata,
+         "status_history": status_history(job, at)} for job in state.jobs.values()]}
+
+
+def status_history(job: lc.Job, at: float) -> list[dict[str, Any]]:
+    """[{status, at}] oldest first; `at` is the real time (Unix seconds, float) of the change."""
+    marks = [(0.0, "validating_files"), (lc.VALIDATING, "queued"), (lc.START, "running"),
+             (lc.done_v(job), "succeeded")]
+    failed = lc.fail_v(job)
+    if failed is not None:
+        marks = [(v, name) for v, name in marks if v < failed] + [(failed, "failed")]
+    reached = lc.clock(job, at)
+    changes = [(lc.real_at(job, v), name) for v, name in marks if v <= reached]
+    for _, real, _, message in job.actions:
+        if message in PAUSE_ACTIONS:
+            changes.append((real, PAUSE_ACTIONS[message]))
+    if job.cancelled:
+        changes.append((job.cancelled_at, "cancelled"))
+    return [{"status": name, "at": real} for real, name in sorted(changes)]
+
+
 @router.get("/requests")
 async def requests_log(request: Request) -> dict[str, Any]:
     """The newest /v1 requests, oldest first; filter by path prefix and method."""

@@ -17,6 +17,9 @@ def main() -> None:
                         help="do not run the periodic sweeps (run them in one worker only)")
     args = parser.parse_args()
     ctx = current_context()
+    # Every task runs in a fork of this process: build the provider client once, here, rather
+    # than in each task (0.1-0.3 s of CPU a task: the SDK's lazy imports, a TLS context).
+    _ = ctx.gateway.client.fine_tuning.jobs.checkpoints, ctx.gateway.client.files
     ctx.enqueue("reconcile_jobs")  # after a restart, pick up whatever was in flight
     cron = None
     if not args.no_cron and not args.burst:

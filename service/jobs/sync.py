@@ -8,6 +8,7 @@ from typing import Any
 
 import orjson
 from openai.types.fine_tuning import FineTuningJob, FineTuningJobEvent
+from rq.timeouts import JobTimeoutException
 
 from service import clock
 from service.context import Context
@@ -29,16 +30,30 @@ LEASE_SECONDS = 120
 BATCH = 500
 EVENT_PAGE = 100
 REQUESTS_PER_SYNC = 2
+SYNCS_PER_TASK = 10  # a task costs a worker a fork: one per job would cost more than the sync
 
 
 def sweep(ctx: Context) -> int:
-    """Queue a sync for every due job; each is leased so a lost task costs one lease, not a job."""
+    """Queue syncs for the due jobs, a few a task; each job is leased so a lost task costs one
+    lease, not a job."""
     now = clock.now_precise()
-    claimed = ctx.redis.eval(CLAIM, 1, keys.jobs_due(), now, BATCH, now + LEASE_SECONDS)
-    for raw in claimed:
-        ctx.enqueue("sync_job", raw.decode(), job_timeout=LEASE_SECONDS)
+    claimed = [raw.decode() for raw in
+               ctx.redis.eval(CLAIM, 1, keys.jobs_due(), now, BATCH, now + LEASE_SECONDS)]
+    for start in range(0, len(claimed), SYNCS_PER_TASK):
+        ctx.enqueue("sync_jobs", claimed[start:start + SYNCS_PER_TASK], job_timeout=LEASE_SECONDS)
     launch.retry_waiting(ctx)
     return len(claimed)
+
+
+def sync_each(ctx: Context, job_ids: list[str]) -> None:
+    """Sync the jobs in turn; one that breaks does not hold up the rest (its lease retries it)."""
+    for job_id in job_ids:
+        try:
+            sync(ctx, job_id)
+        except JobTimeoutException:
+            raise  # the task's time is up: the jobs left come back when their leases end
+        except Exception:  # noqa: BLE001 - logged with its traceback; the lease retries it
+            log.exception("job.sync.crashed", job_id=job_id)
 
 
 def make_due_by_provider_job(ctx: Context, provider_job_id: str) -> bool:
@@ -82,7 +97,10 @@ def recover_launch(ctx: Context, job: Job) -> None:
         if not ctx.redis.exists(keys.lock("launch", job.id)):
             log.info("job.launch.requeued", job_id=job.id)
             ctx.enqueue("launch_job", job.id)
-    schedule.mark_due(ctx, job.id, clock.now() + ctx.settings.sync_interval_queued_seconds)
+    # A launch counts as lost only launch_lock_seconds after the job last changed: look no sooner.
+    lost_at = job.updated_at + ctx.settings.launch_lock_seconds + 1
+    schedule.mark_due(ctx, job.id,
+                      max(clock.now() + ctx.settings.sync_interval_queued_seconds, lost_at))
 
 
 def interval(ctx: Context, job: Job) -> float:
