@@ -5,7 +5,7 @@ import os
 
 os.environ.setdefault("FTM_ADMIN_KEY", "openapi-generation-only")
 
-from service.api.app import create_app  # noqa: E402
+from service.api.app import create_app
 
 
 def render() -> str:

@@ -47,8 +47,11 @@ def start(port: int, data_dir: Path | None = None, *, prefer: str = "auto",
     if data_dir is not None:
         data_dir.mkdir(parents=True, exist_ok=True)
         args += ["--dir", str(data_dir.resolve())]
-    out = open(log, "ab") if log else subprocess.DEVNULL
-    process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
+    if log is None:
+        process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    else:
+        with open(log, "ab") as out:  # the server keeps its own copy of the descriptor
+            process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
     url = f"redis://127.0.0.1:{port}/0"
     deadline = time.monotonic() + 15
     while not answers(url):

@@ -1,12 +1,19 @@
-"""`make run`: Redis (if none answers), the emulator (if no OPENAI_API_KEY), the API and a worker."""
+"""`make run`: Redis (if none answers), the emulator (if no OPENAI_API_KEY), the API and a worker.
+
+Each child runs in its own session, so Ctrl-C in the terminal reaches only this process, which
+then stops the children one at a time, newest first: the worker and the API before the emulator,
+Redis last. A child that fails to start, or exits, stops the others too.
+"""
 
 import os
 import secrets
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+from typing import IO, Any
 from urllib.parse import urlparse
 
 import httpx
@@ -14,6 +21,7 @@ import httpx
 from devtools import redis_server
 
 ROOT = Path(__file__).resolve().parent.parent
+Process = subprocess.Popen[Any]
 
 
 def remembered_secret(path: Path, make: str) -> str:
@@ -24,8 +32,8 @@ def remembered_secret(path: Path, make: str) -> str:
     return make
 
 
-def wait_for(url: str, process: subprocess.Popen[bytes], name: str) -> None:
-    deadline = time.monotonic() + 60
+def wait_for(url: str, process: Process, name: str) -> None:
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if process.poll() is not None:
             sys.exit(f"{name} exited with code {process.returncode}")
@@ -38,16 +46,62 @@ def wait_for(url: str, process: subprocess.Popen[bytes], name: str) -> None:
     sys.exit(f"{name} did not answer at {url}")
 
 
-def start_emulator(env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
-    speed = env.get("FTM_EMULATOR_SPEED", "10")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "emulator", "--host", "127.0.0.1", "--port", "0", "--speed", speed],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+def start_redis(url: str, data_dir: Path) -> Process:
+    """A Redis-protocol server with AOF on url's port, in its own session."""
+    port = urlparse(url).port or 6379
+    args = [redis_server.server_binary(), "--port", str(port), "--bind", "127.0.0.1",
+            "--save", "", "--appendonly", "yes", "--dir", str(data_dir / "redis")]
+    (data_dir / "redis").mkdir(parents=True, exist_ok=True)
+    with open(data_dir / "redis.log", "ab") as log:
+        process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+    deadline = time.monotonic() + 15
+    while not redis_server.answers(url):
+        if process.poll() is not None or time.monotonic() > deadline:
+            stop(process)
+            sys.exit(f"{args[0]} did not start on port {port}; see {data_dir / 'redis.log'}")
+        time.sleep(0.05)
+    return process
+
+
+def start_emulator(env: dict[str, str], api: str, children: dict[str, Process]) -> str:
+    """The emulator on a free port, its URL; with OPENAI_WEBHOOK_SECRET it sends webhooks."""
+    args = [sys.executable, "-m", "emulator", "--host", "127.0.0.1", "--port", "0",
+            "--speed", env.get("FTM_EMULATOR_SPEED", "10")]
+    process = children["the emulator"] = subprocess.Popen(
+        args, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True, start_new_session=True)
     assert process.stdout is not None
     line = process.stdout.readline().strip()
     if not line.startswith("LISTENING "):
         sys.exit(f"the emulator did not start: {line}")
-    return process, line.removeprefix("LISTENING ")
+    # Whatever it prints later goes on to our output, so its pipe never fills up.
+    threading.Thread(target=copy_lines, args=(process.stdout,), daemon=True).start()
+    url = line.removeprefix("LISTENING ")
+    if env.get("OPENAI_WEBHOOK_SECRET"):  # set here rather than on its command line
+        wait_for(f"{url}/__emulator/health", process, "the emulator")
+        answer = httpx.post(f"{url}/__emulator/config", timeout=10, json={
+            "webhook_url": f"{api}/v1/providers/openai/webhook",
+            "webhook_secret": env["OPENAI_WEBHOOK_SECRET"]})
+        if answer.is_error:
+            sys.exit(f"the emulator refused OPENAI_WEBHOOK_SECRET: {answer.text}")
+    return url
+
+
+def sync_as_fast_as_the_emulator(env: dict[str, str]) -> None:
+    """Emulated jobs run FTM_EMULATOR_SPEED times faster; so do their syncs, unless set."""
+    from service.settings import Settings
+
+    speed = float(env.get("FTM_EMULATOR_SPEED", "10"))
+    for name in ("sync_interval_queued_seconds", "sync_interval_running_seconds"):
+        default = Settings.model_fields[name].default
+        env.setdefault(f"FTM_{name.upper()}", str(max(1.0, default / speed)))
+    env.setdefault("FTM_SYNC_SWEEP_SECONDS", "1")
+
+
+def copy_lines(source: IO[str]) -> None:
+    for line in source:
+        sys.stdout.write(line)
+        sys.stdout.flush()
 
 
 def default_key(data_dir: Path) -> str:
@@ -73,6 +127,32 @@ def default_key(data_dir: Path) -> str:
     return key
 
 
+def stop(process: Process, timeout: float = 10) -> None:
+    """Terminate the process, kill it after timeout, then whatever it left in its session."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    try:  # e.g. the worker's scheduler and cron processes, should it have died first
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def stop_all(children: dict[str, Process]) -> None:
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean-up short
+    for child in reversed(children.values()):
+        stop(child)
+
+
+def interrupted(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
 def main() -> None:
     env = dict(os.environ)
     host, port = env.setdefault("FTM_HOST", "127.0.0.1"), env.setdefault("FTM_PORT", "8000")
@@ -85,46 +165,46 @@ def main() -> None:
     shared = ROOT.parent / "shared" / "data" / "tiktoken_cache"
     if shared.is_dir():
         env.setdefault("TIKTOKEN_CACHE_DIR", str(shared))
-    children: list[subprocess.Popen] = []  # type: ignore[type-arg]
+    children: dict[str, Process] = {}  # in start order
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, interrupted)
+    try:
+        run(env, host, port, data_dir, redis_url, children)
+    finally:
+        stop_all(children)
 
-    def stop(*_: object) -> None:
-        for child in reversed(children):
-            if child.poll() is None:
-                child.terminate()
-        for child in children:
-            try:
-                child.wait(10)
-            except subprocess.TimeoutExpired:
-                child.kill()
-        sys.exit(0)
 
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
+def run(env: dict[str, str], host: str, port: str, data_dir: Path, redis_url: str,
+        children: dict[str, Process]) -> None:
     if not redis_server.answers(redis_url):
-        parsed = urlparse(redis_url)
-        print(f"starting a Redis-protocol server on port {parsed.port or 6379}", flush=True)
-        children.append(redis_server.start(parsed.port or 6379, data_dir / "redis",
-                                           appendonly=True, log=data_dir / "redis.log"))
+        print(f"starting a Redis-protocol server on port {urlparse(redis_url).port or 6379}",
+              flush=True)
+        children["Redis"] = start_redis(redis_url, data_dir)
+    base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}"
     if not env.get("OPENAI_API_KEY"):
-        emulator, url = start_emulator(env)
-        children.append(emulator)
+        url = start_emulator(env, base, children)
+        sync_as_fast_as_the_emulator(env)
         env["OPENAI_BASE_URL"], env["OPENAI_API_KEY"] = f"{url}/v1", "sk-emulator-local"
         print(f"no OPENAI_API_KEY: using the built-in OpenAI emulator at {url}/v1", flush=True)
     os.environ.update(env)
     key = default_key(data_dir)
-    api = subprocess.Popen([sys.executable, "-m", "uvicorn", "service.api.app:create_app",
-                            "--factory", "--host", host, "--port", port, "--no-access-log"],
-                           cwd=ROOT, env=env)
-    children.append(api)
-    children.append(subprocess.Popen([sys.executable, "-m", "worker"], cwd=ROOT, env=env))
-    base = f"http://{host}:{port}"
+    api = children["the API"] = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "service.api.app:create_app", "--factory",
+         "--host", host, "--port", port, "--no-access-log"],
+        cwd=ROOT, env=env, start_new_session=True)
+    worker_log = data_dir / "worker.log"
+    with open(worker_log, "ab") as log:  # RQ logs every periodic sweep; keep the terminal readable
+        children["the worker"] = subprocess.Popen(
+            [sys.executable, "-m", "worker"], cwd=ROOT, env=env, stdout=log,
+            stderr=subprocess.STDOUT, start_new_session=True)
     wait_for(f"{base}/healthz", api, "the API")
     print(f"\nfinetune-manager is running.\nAPI: {base}/v1\nConsole: {base}/console\n"
-          f"Docs: {base}/docs\nAPI key: {key}\n", flush=True)
-    while all(child.poll() is None for child in children):
+          f"Docs: {base}/docs\nWorker log: {worker_log}\nAPI key: {key}\n", flush=True)
+    while all(child.poll() is None for child in children.values()):
         time.sleep(0.5)
-    print("a process exited; stopping the others", flush=True)
-    stop()
+    name, gone = next((n, c) for n, c in children.items() if c.poll() is not None)
+    where = f" (its log: {worker_log})" if name == "the worker" else ""
+    sys.exit(f"{name} exited with code {gone.returncode}{where}; stopping the others")
 
 
 if __name__ == "__main__":
