@@ -9,11 +9,19 @@ from starlette.exceptions import HTTPException
 
 from service import logs
 from service.api import middleware, problems
-from service.api.routes import admin, datasets, health, jobs, providers, webhooks
-from service.api.routes import evaluations
-from service.api.routes import models, playground
-from service.api.routes import console
-from service.api.routes import pipelines
+from service.api.routes import (
+    admin,
+    console,
+    datasets,
+    evaluations,
+    health,
+    jobs,
+    models,
+    pipelines,
+    playground,
+    providers,
+    webhooks,
+)
 from service.context import Context, build_context
 from service.errors import ServiceError
 from service.settings import Settings, load_settings
@@ -46,7 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, problems.on_validation_error)
     app.add_exception_handler(HTTPException, problems.on_http_error)
     app.add_exception_handler(Exception, problems.on_unexpected)
-    context = lambda: holder["context"]  # noqa: E731
+    context = lambda: holder["context"]
     app.add_middleware(middleware.Idempotency, context=context)
     app.add_middleware(middleware.BodyLimit, context=context)
     app.add_middleware(middleware.RequestContext)

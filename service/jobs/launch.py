@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from openai.types import FileObject
 from openai.types.fine_tuning import FineTuningJob
+from redis.client import Pipeline
 
 from service import clock, faults
 from service.context import Context
@@ -178,16 +179,22 @@ def wait_until_processed(ctx: Context, file_ids: list[str]) -> None:
 
 def is_behind_capacity_queue(ctx: Context, job: Job) -> bool:
     """Jobs refused for capacity launch in creation order: a later one waits behind them."""
-    waiting = ctx.redis.zrange(keys.jobs_waiting_capacity(), 0, -1, withscores=True)
-    for raw_id, _ in waiting:
+    created = creation_order(ctx, job.id)
+    waiting = ctx.redis.zrangebyscore(keys.jobs_waiting_capacity(), "-inf", created)
+    for raw_id in waiting:
         other_id = raw_id.decode()
         if other_id == job.id:
             return False
         other = ctx.store.get(Job, other_id)
-        if other is not None and other.model == job.model and other.created_at <= job.created_at:
+        if other is not None and other.model == job.model:
             wait_for_capacity(ctx, job.id, f"waiting behind {other_id} for provider capacity")
             return True
     return False
+
+
+def creation_order(ctx: Context, job_id: str) -> float:
+    """When the job was created, to the microsecond (its index score), not in whole seconds."""
+    return ctx.redis.zscore(keys.all_index(Job.kind), job_id) or 0.0
 
 
 def wait_for_capacity(ctx: Context, job_id: str, why: str) -> None:
@@ -197,11 +204,16 @@ def wait_for_capacity(ctx: Context, job_id: str, why: str) -> None:
         return job.model_copy(update={"status": JobStatus.pending, "updated_at": clock.now(),
                                       "pending_reason": "provider_capacity"})
 
+    def count(pipe: Pipeline, old: Job | None, new: Job) -> None:
+        if old is not None and old.status != new.status:
+            pipe.hincrby(keys.jobs_by_status(), old.status, -1)
+            pipe.hincrby(keys.jobs_by_status(), new.status, 1)
+
     before = ctx.store.get(Job, job_id)
-    job = ctx.store.update(Job, job_id, hold)
+    ctx.store.update(Job, job_id, hold, count)
     if before is not None and before.status != JobStatus.pending:
         events.record_status(ctx, job_id, before.status, JobStatus.pending, why)
-    ctx.redis.zadd(keys.jobs_waiting_capacity(), {job_id: job.created_at}, nx=True)
+    ctx.redis.zadd(keys.jobs_waiting_capacity(), {job_id: creation_order(ctx, job_id)}, nx=True)
     log.info("job.launch.waiting_for_capacity", job_id=job_id, reason=why)
 
 

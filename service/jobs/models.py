@@ -166,7 +166,7 @@ class Job(Record):
     method: Method
     suffix: str | None = None
     seed: int | None = None
-    metadata: dict[str, str] = {}
+    metadata: dict[str, str] = Field(default_factory=dict)
     provider: ProviderRef = Field(default_factory=ProviderRef)
     fine_tuned_model: str | None = None
     progress: Progress = Field(default_factory=Progress)

@@ -93,10 +93,10 @@ def sync(ctx: Context, job_id: str) -> None:
 
 
 def recover_launch(ctx: Context, job: Job) -> None:
-    if launch.pending_without_launch(job, clock.now(), ctx.settings.launch_lock_seconds):
-        if not ctx.redis.exists(keys.lock("launch", job.id)):
-            log.info("job.launch.requeued", job_id=job.id)
-            ctx.enqueue("launch_job", job.id)
+    if (launch.pending_without_launch(job, clock.now(), ctx.settings.launch_lock_seconds)
+            and not ctx.redis.exists(keys.lock("launch", job.id))):
+        log.info("job.launch.requeued", job_id=job.id)
+        ctx.enqueue("launch_job", job.id)
     # A launch counts as lost only launch_lock_seconds after the job last changed: look no sooner.
     lost_at = job.updated_at + ctx.settings.launch_lock_seconds + 1
     schedule.mark_due(ctx, job.id,

@@ -4,13 +4,17 @@ from collections.abc import Callable, Iterator
 from typing import Any, ClassVar, TypeVar
 
 import redis
-from pydantic import (BaseModel, ConfigDict, SerializationInfo, SerializerFunctionWrapHandler,
-                      model_serializer)
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    SerializationInfo,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+)
 from redis.client import Pipeline
 
 from service.clock import now_precise
 from service.store import keys
-
 
 STORED = {"stored": True}
 

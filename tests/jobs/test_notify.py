@@ -9,7 +9,6 @@ from tests.factories import chat_dataset, drive_jobs, run_tasks
 from tests.jobs.test_launch import create_job, terminal
 from tests.worker.test_webhook_delivery import receiver  # noqa: F401  (fixture)
 
-
 INBOUND_SECRET = "whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0"
 
 
