@@ -140,10 +140,24 @@ def sync_launched(ctx: Context, job: Job) -> Job:
     if target == JobStatus.failed and remote.error is not None:
         update["error"] = JobError(code=remote.error.code, message=remote.error.message,
                                    param=remote.error.param)
+    for passed in passed_through(job.status, target):
+        lifecycle.move(ctx, job.id, passed, reason="the provider passed it between two syncs")
     if target == job.status or not lifecycle.move(ctx, job.id, target, update=update):
         job = ctx.store.update(Job, job.id, lambda j: j.model_copy(update=update))
         flag_stall(ctx, job)
     return ctx.store.get(Job, job.id) or job
+
+
+PROVIDER_PATH = (JobStatus.validating_files, JobStatus.queued, JobStatus.running,
+                 JobStatus.succeeded)
+
+
+def passed_through(current: JobStatus, target: JobStatus) -> list[JobStatus]:
+    """The statuses a provider job must have gone through between the two, when it succeeded
+    or runs: a status shorter than the sync interval still shows in the job's history."""
+    if current not in PROVIDER_PATH or target not in PROVIDER_PATH:
+        return []
+    return list(PROVIDER_PATH[PROVIDER_PATH.index(current) + 1:PROVIDER_PATH.index(target)])
 
 
 def pull_events(ctx: Context, job: Job) -> list[FineTuningJobEvent]:
