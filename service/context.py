@@ -1,6 +1,7 @@
 """What every domain function gets first: settings and the clients built from them, once per process."""
 
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import cached_property
 
 import redis
@@ -35,9 +36,14 @@ class Context:
     def queue(self) -> Queue:
         return Queue(QUEUE_NAME, connection=self.redis)
 
-    def enqueue(self, task: str, *args: object, **options: object) -> None:
-        """Queue `worker.tasks.<task>(*args)` by name; the API never imports the worker."""
-        self.queue.enqueue(f"worker.tasks.{task}", *args, **options)  # type: ignore[arg-type]
+    def enqueue(self, task: str, *args: object, delay: float = 0.0, **options: object) -> None:
+        """Queue `worker.tasks.<task>(*args)` by name, to run after delay seconds; the API
+        never imports the worker."""
+        name = f"worker.tasks.{task}"
+        if delay > 0:
+            self.queue.enqueue_in(timedelta(seconds=delay), name, *args, **options)  # type: ignore[arg-type]
+        else:
+            self.queue.enqueue(name, *args, **options)  # type: ignore[arg-type]
 
 
 def build_context(settings: Settings) -> Context:

@@ -3,11 +3,10 @@
 import csv
 import io
 from collections.abc import Iterator
-from datetime import timedelta
 
 from rq import Retry
 
-from service import clock, ids
+from service import clock, ids, overdue
 from service.context import Context
 from service.datasets import ingest
 from service.datasets import service as datasets
@@ -67,29 +66,14 @@ def queue_run(ctx: Context, evaluation_id: str, delay: float = 0.0) -> None:
     # The timeout only backs up the slice: in-flight requests may still be retrying after it.
     options = {"retry": Retry(max=3), "job_timeout": int(ctx.settings.evaluation_slice_seconds)
                + 1800}
-    ctx.redis.zadd(keys.evaluations_due(), {evaluation_id: clock.now() + delay + OVERDUE_GRACE})
-    if delay <= 0:
-        ctx.enqueue("run_evaluation", evaluation_id, **options)
-    else:
-        ctx.queue.enqueue_in(timedelta(seconds=delay), "worker.tasks.run_evaluation",
-                             evaluation_id, **options)
+    overdue.expect(ctx, keys.evaluations_due(), evaluation_id, delay, OVERDUE_GRACE)
+    ctx.enqueue("run_evaluation", evaluation_id, delay=delay, **options)
 
 
 def requeue_overdue(ctx: Context) -> int:
-    """Queue again the evaluations whose run is overdue and that no run holds: their task was
-    lost (a worker killed more often than its retries, or the queue lost with Redis)."""
-    overdue = ctx.redis.zrangebyscore(keys.evaluations_due(), "-inf", clock.now(), start=0,
-                                      num=100)
-    queued = 0
-    for raw in overdue:
-        evaluation_id = raw.decode()
-        evaluation = ctx.store.get(Evaluation, evaluation_id)
-        if evaluation is None or evaluation.status in TERMINAL:
-            ctx.redis.zrem(keys.evaluations_due(), evaluation_id)
-        elif not ctx.redis.exists(keys.lock("evaluation", evaluation_id)):
-            queue_run(ctx, evaluation_id)
-            queued += 1
-    return queued
+    """Queue again the runs lost with a worker killed more often than its retries, or with
+    the queue."""
+    return overdue.requeue(ctx, keys.evaluations_due(), Evaluation, TERMINAL, queue_run)
 
 
 def usable_dataset(ctx: Context, project_id: str, dataset_id: str) -> Dataset:

@@ -6,7 +6,6 @@ provider job is tagged with metadata.ftm_job_id and looked for before one is cre
 """
 
 import time
-from datetime import timedelta
 
 from openai.types import FileObject
 from openai.types.fine_tuning import FineTuningJob
@@ -56,8 +55,7 @@ def run(ctx: Context, job_id: str) -> None:
                            update={"error": error})
         except (ProviderUnavailable, ProviderRateLimited) as exc:
             log.warning("job.launch.retry_later", job_id=job_id, error=exc.code)
-            ctx.queue.enqueue_in(timedelta(seconds=RETRY_SECONDS), "worker.tasks.launch_job",
-                                 job_id)
+            ctx.enqueue("launch_job", job_id, delay=RETRY_SECONDS)
 
 
 def launch(ctx: Context, job: Job) -> None:

@@ -1,8 +1,7 @@
 """What the pipeline routes call: create, get, page, cancel; and the queueing of advances."""
 
-from datetime import timedelta
 
-from service import clock, ids
+from service import clock, ids, overdue
 from service.context import Context
 from service.errors import InvalidJobState, InvalidPipelineState, PipelineNotFound
 from service.evaluations import service as evaluations
@@ -84,26 +83,10 @@ def cancel_resources(ctx: Context, pipeline: Pipeline) -> None:
 def queue_advance(ctx: Context, pipeline_id: str, delay: float = 0.0) -> None:
     """Queue the pipeline's next advance (after delay seconds); the sweep queues it again if the
     task is lost."""
-    ctx.redis.zadd(keys.pipelines_due(), {pipeline_id: clock.now() + delay + OVERDUE_GRACE})
-    if delay <= 0:
-        ctx.enqueue("advance_pipeline", pipeline_id)
-    else:
-        ctx.queue.enqueue_in(timedelta(seconds=delay), "worker.tasks.advance_pipeline",
-                             pipeline_id)
+    overdue.expect(ctx, keys.pipelines_due(), pipeline_id, delay, OVERDUE_GRACE)
+    ctx.enqueue("advance_pipeline", pipeline_id, delay=delay)
 
 
 def requeue_overdue(ctx: Context) -> int:
-    """Queue again the pipelines whose advance is overdue and that no advance holds: their task
-    was lost with a worker (or with the queue)."""
-    overdue = ctx.redis.zrangebyscore(keys.pipelines_due(), "-inf", clock.now(), start=0,
-                                      num=100)
-    queued = 0
-    for raw in overdue:
-        pipeline_id = raw.decode()
-        pipeline = ctx.store.get(Pipeline, pipeline_id)
-        if pipeline is None or pipeline.status in TERMINAL:
-            ctx.redis.zrem(keys.pipelines_due(), pipeline_id)
-        elif not ctx.redis.exists(keys.lock("pipeline", pipeline_id)):
-            queue_advance(ctx, pipeline_id)
-            queued += 1
-    return queued
+    """Queue again the advances lost with a worker or with the queue."""
+    return overdue.requeue(ctx, keys.pipelines_due(), Pipeline, TERMINAL, queue_advance)

@@ -2,7 +2,6 @@
 answer or the last attempt. Delivery is at least once; receivers dedupe on webhook-id."""
 
 import time
-from datetime import timedelta
 
 import httpx
 from redis.client import Pipeline
@@ -56,8 +55,7 @@ def run(ctx: Context, delivery_id: str) -> None:
         delay = retry_delay(ctx.settings, delivery.attempts + 1)
         delivery = record(ctx, delivery_id, post(delivery, body.decode(), secret), delay)
         if delivery.status == DeliveryStatus.pending:
-            ctx.queue.enqueue_in(timedelta(seconds=delay), "worker.tasks.deliver_webhook",
-                                 delivery_id)
+            ctx.enqueue("deliver_webhook", delivery_id, delay=delay)
         elif delivery.status == DeliveryStatus.failed:
             log.warning("webhook.delivery.failed", delivery_id=delivery_id,
                         attempts=delivery.attempts)
