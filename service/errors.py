@@ -24,6 +24,7 @@
     │   └── InvalidPipelineState (409 invalid_pipeline_state)
     ├── PayloadTooLarge (413 payload_too_large)
     ├── RateLimited (429 rate_limited)
+    ├── StoreUnavailable (503 store_unavailable)
     └── ProviderError (502 provider_error)
         ├── ProviderUnavailable (503 provider_unavailable)
         ├── ProviderRateLimited (429 provider_rate_limited)
@@ -216,6 +217,17 @@ class RateLimited(ServiceError):
         super().__init__(f"Too many requests; retry after {retry_after} s.",
                          headers={"Retry-After": str(retry_after)})
         self.retry_after = retry_after
+
+
+class StoreUnavailable(ServiceError):
+    """Redis cannot be reached; the same request succeeds once it is back."""
+
+    status = 503
+    code = "store_unavailable"
+
+    def __init__(self, retry_after: int = 5) -> None:
+        super().__init__("The service's store is unreachable; retry shortly.",
+                         headers={"Retry-After": str(retry_after)})
 
 
 class ProviderError(ServiceError):

@@ -57,5 +57,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     context = lambda: holder["context"]
     app.add_middleware(middleware.Idempotency, context=context)
     app.add_middleware(middleware.BodyLimit, context=context)
+    app.add_middleware(middleware.StoreOutage)
     app.add_middleware(middleware.RequestContext)
     return app

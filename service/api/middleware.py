@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Callable, MutableMapping
 from typing import Any
 
+import redis
 import structlog
 from prometheus_client import Counter, Histogram
 from starlette.datastructures import Headers, MutableHeaders
@@ -15,7 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from service import idempotency
 from service.api.problems import error_response
 from service.context import Context
-from service.errors import PayloadTooLarge, ServiceError
+from service.errors import PayloadTooLarge, ServiceError, StoreUnavailable
 from service.logs import log
 
 REQUESTS = Counter("ftm_http_requests_total", "HTTP requests", ["method", "route", "status"])
@@ -65,6 +66,32 @@ class RequestContext:
                      path=scope["path"], status=status, duration_ms=round(seconds * 1000, 1),
                      project_id=state.get("project_id"))
             structlog.contextvars.unbind_contextvars("request_id")
+
+
+class StoreOutage:
+    """503 store_unavailable with Retry-After, not a 500, while Redis cannot be reached; the
+    client's connection pool reconnects by itself once it is back."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started = False
+
+        async def watch_start(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch_start)
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            log.warning("store.unavailable", path=scope["path"], error=type(exc).__name__)
+            if started:
+                return  # a stream already answering ends here
+            await send_error(scope, receive, send, StoreUnavailable())
 
 
 class BodyLimit:

@@ -1,0 +1,88 @@
+"""Redis stopped and started again under a running API: every /v1 route answers 503
+store_unavailable with Retry-After meanwhile, /readyz names Redis, and all recovers by itself."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from devtools import redis_server
+from tests.conftest import ADMIN_KEY, make_settings, new_project_key, server_choice
+from tests.factories import chat_lines, upload, wait_until
+
+ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
+
+
+class Store:
+    """A Redis of this test's own, so stopping it leaves the other tests' server alone."""
+
+    def __init__(self, directory: Path) -> None:
+        self.port, self.directory = redis_server.free_port(), directory
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process = self.start()
+
+    def start(self):
+        return redis_server.start(self.port, self.directory, prefer=server_choice(),
+                                  appendonly=True)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(10)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    store = Store(tmp_path / "redis")
+    yield store
+    store.stop()
+
+
+@pytest.fixture
+def outage_client(store: Store, tmp_path: Path) -> Iterator[TestClient]:
+    from service.api.app import create_app
+
+    settings = make_settings(store.url, tmp_path / "data")
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+def calls(client: TestClient, auth: dict[str, str], dataset_id: str) -> dict[str, object]:
+    upload_body = {"files": {"file": ("d.jsonl", chat_lines(3).encode())}}
+    return {
+        "list datasets": client.get("/v1/datasets", headers=auth),
+        "get dataset": client.get(f"/v1/datasets/{dataset_id}", headers=auth),
+        "upload": client.post("/v1/datasets", headers=auth, **upload_body),
+        "create job": client.post("/v1/jobs", headers={**auth, "Idempotency-Key": "k1"},
+                                  json={"model": "gpt-4o-mini-2024-07-18",
+                                        "training_dataset": dataset_id}),
+        "list jobs": client.get("/v1/jobs", headers=auth),
+        "webhooks": client.post("/v1/webhooks", headers=auth, json={
+            "url": "https://hooks.example.com/x", "events": ["job.succeeded"]}),
+        "admin": client.post("/v1/admin/projects", headers=ADMIN, json={"name": "q"}),
+        "wrong key": client.get("/v1/jobs", headers={"Authorization": "Bearer ftm_wrong_0123"}),
+    }
+
+
+def test_routes_answer_503_while_redis_is_down_and_recover(store, outage_client):
+    client = outage_client
+    _, auth = new_project_key(client)
+    dataset_id = upload(client, auth, chat_lines(3)).json()["id"]
+    assert client.get("/readyz").status_code == 200
+
+    store.stop()
+    for name, answer in calls(client, auth, dataset_id).items():
+        assert answer.status_code == 503, (name, answer.text)
+        assert answer.headers["content-type"] == "application/problem+json", name
+        assert answer.json()["code"] == "store_unavailable", name
+        assert int(answer.headers["Retry-After"]) > 0, name
+    ready = client.get("/readyz")
+    assert ready.status_code == 503 and "redis" in ready.json()["detail"]
+
+    store.process = store.start()
+    wait_until(lambda: client.get("/readyz").status_code == 200)
+    assert client.get(f"/v1/datasets/{dataset_id}", headers=auth).status_code == 200
+    after = calls(client, auth, dataset_id)
+    assert {name: answer.status_code for name, answer in after.items()} == {
+        "list datasets": 200, "get dataset": 200, "upload": 201, "create job": 409,
+        "list jobs": 200, "webhooks": 201, "admin": 201, "wrong key": 401}
