@@ -87,6 +87,16 @@ class ModelNotAvailable(InvalidRequest):
     code = "model_not_available"
 
 
+class InvalidWebhookUrl(InvalidRequest):
+    code = "invalid_webhook_url"
+
+
+class WebhookTargetNotAllowed(InvalidRequest):
+    """A webhook URL on a loopback, private, link-local, multicast or unspecified address."""
+
+    code = "webhook_target_not_allowed"
+
+
 class Unauthorized(ServiceError):
     status = 401
     code = "unauthorized"

@@ -70,6 +70,8 @@ class Settings(BaseSettings):
     file_processing_timeout_seconds: float = Field(600, gt=0)
     webhook_max_attempts: int = Field(8, ge=1, description="delivery attempts before failed")
     webhook_retry_base_seconds: float = Field(5.0, gt=0, description="first retry delay")
+    webhook_allowed_targets: list[str] = Field(
+        [], description="CIDRs or host names webhooks may reach besides public addresses")
     evaluation_lock_seconds: int = Field(30, gt=0, description="a run's lease, renewed as it runs")
     evaluation_slice_seconds: float = Field(600.0, gt=0, description="online runs re-queue after")
     evaluation_batch_poll_seconds: float = Field(30.0, gt=0, description="provider batch checks")

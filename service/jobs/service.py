@@ -35,6 +35,7 @@ from service.models import registry
 from service.pagination import Page, take_page
 from service.projects.models import Project
 from service.store import keys
+from service.webhooks import targets
 
 
 class DatasetFormatMismatch(InvalidRequest):
@@ -142,6 +143,8 @@ def provider_request(job: Job, training_file: str, validation_file: str | None) 
 def create(ctx: Context, project: Project, body: JobCreate) -> Job | DryRun:
     """Check everything a user can get wrong, then record the job and queue its launch."""
     method = body.resolved_method()
+    if body.webhook_url is not None:
+        targets.check(ctx.settings, body.webhook_url, "body.webhook_url")
     check_model(ctx, project.id, body.model)
     training = usable_dataset(ctx, project.id, body.training_dataset, method, "training_dataset")
     if body.validation_dataset:

@@ -1,6 +1,5 @@
 from enum import StrEnum
 from typing import ClassVar, Literal
-from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -25,17 +24,9 @@ class DeliveryStatus(StrEnum):
 
 class WebhookCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    url: str = Field(max_length=2048)
+    url: str = Field(max_length=2048, description="a public http(s) URL; checked by the service")
     events: list[WebhookEvent] = Field(min_length=1)
     description: str | None = Field(None, max_length=512)
-
-    @field_validator("url")
-    @classmethod
-    def _http(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("must be an absolute http(s) URL")
-        return value
 
     @field_validator("events")
     @classmethod

@@ -12,7 +12,7 @@ from service.errors import NotFound, WebhookNotFound
 from service.logs import log
 from service.pagination import Page, take_page
 from service.store import keys
-from service.webhooks import deliver, signing
+from service.webhooks import deliver, signing, targets
 from service.webhooks.models import (
     Delivery,
     JobSecret,
@@ -25,6 +25,7 @@ from service.webhooks.models import (
 
 def create(ctx: Context, project_id: str, body: WebhookCreate) -> WebhookCreated:
     """Record an endpoint with a new signing secret, which this answer alone shows."""
+    targets.check(ctx.settings, body.url, "body.url")
     webhook = Webhook(id=ids.new_id("webhook"), created_at=clock.now(), project_id=project_id,
                       url=body.url, events=body.events, description=body.description)
     secret = signing.new_secret()

@@ -28,6 +28,7 @@ def settings_overrides(emulator, request):
             "openai_retry_base_seconds": 0.01, "sync_interval_running_seconds": 0.05,
             "sync_interval_queued_seconds": 0.05, "evaluation_batch_poll_seconds": 0.1,
             "evaluation_lock_seconds": 2, "openai_requests_per_minute": 60_000,
+            "webhook_allowed_targets": ["127.0.0.1/32"],  # test receivers listen locally
             **(marker.kwargs if marker else {})}
 
 

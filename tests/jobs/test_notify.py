@@ -7,14 +7,14 @@ from standardwebhooks import Webhook as Verifier
 from tests.conftest import EMULATOR_KEY
 from tests.factories import chat_dataset, drive_jobs, run_tasks
 from tests.jobs.test_launch import create_job, terminal
-from tests.worker.test_webhook_delivery import receiver  # noqa: F401  (fixture)
+from tests.worker.test_webhook_delivery import LOCAL_RECEIVERS, receiver  # noqa: F401
 
 INBOUND_SECRET = "whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0"
 
 
 @pytest.fixture
 def settings_overrides(settings_overrides):
-    return {**settings_overrides, "openai_webhook_secret": INBOUND_SECRET}
+    return {**settings_overrides, "openai_webhook_secret": INBOUND_SECRET, **LOCAL_RECEIVERS}
 
 
 def test_job_events_reach_subscribed_webhooks_signed(client, ctx, auth, receiver):  # noqa: F811

@@ -1,0 +1,155 @@
+"""Webhooks reach public addresses only: loopback, private, link-local, multicast and unspecified
+targets are refused at registration in every spelling and again at delivery after DNS
+resolution; a local listener proves no request reaches a refused address."""
+
+import socket
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from service.context import build_context
+from service.webhooks.service import notify
+from tests.conftest import new_project_key
+from tests.worker.test_webhook_delivery import JOB, deliveries, run_tasks
+
+HOSTNAME = socket.gethostname()  # an internal name; on this machine it resolves to loopback
+
+
+class Listener:
+    """A local HTTP server recording each request; answers 204, or a redirect to `redirect_to`."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, dict[str, str]]] = []
+        self.redirect_to: str | None = None
+        listener = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("content-length", 0)))
+                listener.requests.append((self.path, {k.lower(): v for k, v in self.headers.items()}))
+                self.send_response(307 if listener.redirect_to else 204)
+                if listener.redirect_to:
+                    self.send_header("Location", listener.redirect_to)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def listener() -> Iterator[Listener]:
+    listener = Listener()
+    yield listener
+    listener.close()
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, object]:
+    return {"webhook_retry_base_seconds": 0.05, "webhook_max_attempts": 2}
+
+
+def refused_spellings(port: int) -> list[str]:
+    return [f"http://127.0.0.1:{port}/hook", f"http://127.1:{port}/", f"http://2130706433:{port}/",
+            f"http://0x7f.0.0.1:{port}/", f"http://0.0.0.0:{port}/",
+            f"http://[::1]:{port}/", f"http://[::ffff:127.0.0.1]:{port}/",
+            f"http://localhost:{port}/", f"http://LOCALHOST.:{port}/", f"http://a.localhost:{port}/",
+            f"http://{HOSTNAME}:{port}/", f"https://127.0.0.1:{port}/",
+            "http://169.254.169.254/latest/meta-data/", "http://10.0.0.1/", "http://172.16.5.4/",
+            "http://192.168.1.1/", "http://100.64.0.1/", "http://224.0.0.1/", "http://[fe80::1]/",
+            "http://[fd00::1]/", "http://[ff02::1]/", "http://[::]/"]
+
+
+def test_refused_addresses_are_422_in_every_spelling_and_never_reached(client, auth, listener):
+    for url in refused_spellings(listener.port):
+        for path, body, field in (
+                ("/v1/webhooks", {"url": url, "events": ["job.succeeded"]}, "body.url"),
+                ("/v1/jobs", {"model": "gpt-4o-mini-2024-07-18", "training_dataset": "ds_x",
+                              "webhook_url": url}, "body.webhook_url")):
+            answer = client.post(path, headers=auth, json=body)
+            assert answer.status_code == 422, (url, answer.text)
+            assert answer.json()["code"] == "webhook_target_not_allowed", url
+            assert answer.json()["errors"][0]["field"] == field
+    assert client.get("/v1/webhooks", headers=auth).json()["data"] == []
+    assert client.get("/v1/jobs", headers=auth).json()["data"] == []
+    assert listener.requests == []
+
+
+@pytest.mark.parametrize("url", ["ftp://hooks.example.com/x", "file:///etc/passwd",
+                                 "gopher://hooks.example.com/", "not a url", "//no-scheme.example/",
+                                 "http://user:pass@hooks.example.com/x",
+                                 "https://token@hooks.example.com/x", "http://0177.0.0.1/"])
+def test_malformed_urls_other_schemes_and_credentials_are_422(client, auth, url):
+    for path, body in (("/v1/webhooks", {"url": url, "events": ["job.succeeded"]}),
+                       ("/v1/jobs", {"model": "gpt-4o-mini-2024-07-18",
+                                     "training_dataset": "ds_x", "webhook_url": url})):
+        answer = client.post(path, headers=auth, json=body)
+        assert answer.status_code == 422, (url, answer.text)
+        assert answer.json()["code"] == "invalid_webhook_url"
+
+
+def test_public_and_unresolvable_names_are_accepted(client, auth):
+    for url in ("https://hooks.example.com/ftm", "http://93.184.215.14:8080/x",
+                "https://[2606:4700::1111]/x"):
+        answer = client.post("/v1/webhooks", headers=auth,
+                             json={"url": url, "events": ["job.succeeded"]})
+        assert answer.status_code == 201, (url, answer.text)
+
+
+@pytest.mark.parametrize("settings_overrides", [{"webhook_allowed_targets": [HOSTNAME],
+                                                 "webhook_max_attempts": 1}])
+def test_an_allowed_internal_receiver_gets_the_delivery_under_its_own_name(
+        client, ctx, listener, settings_overrides):
+    project_id, auth = new_project_key(client)
+    url = f"http://{HOSTNAME}:{listener.port}/hook"
+    assert client.post("/v1/webhooks", headers=auth,
+                       json={"url": url, "events": ["job.succeeded"]}).status_code == 201
+    notify(ctx, project_id, "job.succeeded", JOB)
+    run_tasks(ctx)
+    [(path, headers)] = listener.requests
+    assert path == "/hook" and headers["host"] == f"{HOSTNAME}:{listener.port}"
+
+
+@pytest.mark.parametrize("settings_overrides", [{"webhook_allowed_targets": ["127.0.0.0/8"],
+                                                 "webhook_retry_base_seconds": 0.05,
+                                                 "webhook_max_attempts": 2}])
+def test_delivery_checks_the_resolved_address_again(client, settings, listener,
+                                                    settings_overrides):
+    """Registered while allowed (or while the name resolved elsewhere); the worker, whose
+    settings allow nothing internal, refuses each attempt once the name resolves to loopback."""
+    project_id, auth = new_project_key(client)
+    hook = client.post("/v1/webhooks", headers=auth, json={
+        "url": f"http://{HOSTNAME}:{listener.port}/hook", "events": ["job.succeeded"]}).json()
+    worker = build_context(settings.model_copy(update={"webhook_allowed_targets": []}))
+    notify(worker, project_id, "job.succeeded", JOB)
+    run_tasks(worker)
+    [delivery] = deliveries(client, auth, hook["id"])
+    assert delivery["status"] == "failed" and delivery["attempts"] == 2
+    assert delivery["last_error"] == "refused address" and delivery["last_status_code"] is None
+    assert listener.requests == []
+    worker.redis.close()
+
+
+@pytest.mark.parametrize("settings_overrides", [{"webhook_allowed_targets": ["127.0.0.1/32"],
+                                                 "webhook_max_attempts": 1}])
+def test_redirects_are_not_followed(client, ctx, listener, settings_overrides):
+    project_id, auth = new_project_key(client)
+    elsewhere = Listener()
+    listener.redirect_to = f"http://127.0.0.1:{elsewhere.port}/stolen"
+    hook = client.post("/v1/webhooks", headers=auth, json={
+        "url": f"http://127.0.0.1:{listener.port}/hook", "events": ["job.succeeded"]}).json()
+    notify(ctx, project_id, "job.succeeded", JOB)
+    run_tasks(ctx)
+    elsewhere.close()
+    [delivery] = deliveries(client, auth, hook["id"])
+    assert delivery["last_error"] == "HTTP 307" and len(listener.requests) == 1
+    assert elsewhere.requests == []
