@@ -1,9 +1,11 @@
 """Receive a multipart upload straight into storage: hashed, counted and checked on the way."""
 
 import hashlib
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import IO, Any
+from urllib.parse import unquote_to_bytes
 
 from python_multipart import MultipartParser
 from python_multipart.exceptions import MultipartParseError
@@ -37,7 +39,7 @@ class PartState:
     value: bytearray = field(default_factory=bytearray)
     header_field: bytearray = field(default_factory=bytearray)
     header_value: bytearray = field(default_factory=bytearray)
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, bytes] = field(default_factory=dict)
 
 
 class FileSink:
@@ -58,10 +60,12 @@ class FileSink:
         self.digest.update(data)
         self.out.write(data)
         if not self.decided:
-            self.head += data[: SNIFF_BYTES - len(self.head)]
-            if len(self.head) >= SNIFF_BYTES:
-                self.decide()
-            return
+            room = SNIFF_BYTES - len(self.head)
+            self.head += data[:room]
+            if len(self.head) < SNIFF_BYTES:
+                return
+            self.decide()  # checks the head; the rest of this chunk follows
+            data = data[room:]
         if self.encoding is not None:
             self.encoding.feed(data)
 
@@ -77,6 +81,39 @@ class FileSink:
             self.decide()
         if self.encoding is not None:
             self.encoding.finish()
+
+
+def disposition(header: bytes) -> tuple[str, str | None]:
+    """A part's name and file name from its Content-Disposition: UTF-8 as RFC 7578 says, and
+    `filename*` (RFC 5987) preferred when a client sends it."""
+    _, params = parse_options_header(header)
+    name = utf8(params.get(b"name", b""), "field name")
+    extended = re.search(rb';\s*filename\*\s*=\s*([^;]+)', header, re.IGNORECASE)
+    if extended:
+        return name, decode_extended(extended.group(1).strip())
+    filename = params.get(b"filename")
+    return name, None if filename is None else utf8(filename, "file name")
+
+
+def decode_extended(value: bytes) -> str:
+    """charset'language'percent-encoded, e.g. UTF-8''%D0%BE%D1%82%D1%87%D1%91%D1%82.csv"""
+    charset, quote, rest = value.strip(b'"').partition(b"'")
+    _, quote2, encoded = rest.partition(b"'")
+    if not quote or not quote2 or charset.lower() not in (b"utf-8", b"iso-8859-1"):
+        raise InvalidMultipart("The part's filename* is not charset'language'value with "
+                               "charset UTF-8 or ISO-8859-1 (RFC 5987).")
+    raw = unquote_to_bytes(encoded)
+    return raw.decode("latin-1") if charset.lower() == b"iso-8859-1" else utf8(raw, "file name")
+
+
+def utf8(raw: bytes, what: str) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidMultipart(f"The part's {what} is not UTF-8 (RFC 7578); send it as UTF-8 "
+                               "or as filename*=UTF-8''<percent-encoded>.",
+                               errors=[{"field": "body.file", "message": f"{what} not UTF-8"}]
+                               ) from None
 
 
 def looks_like_json(head: bytes) -> bool:
@@ -101,17 +138,13 @@ async def receive(stream: AsyncIterator[bytes], content_type: str, out: IO[bytes
         part.header_value.extend(data[start:end])
 
     def on_header_end() -> None:
-        part.headers[part.header_field.decode("latin-1").lower()] = part.header_value.decode(
-            "utf-8", "replace")
+        part.headers[part.header_field.decode("latin-1").lower()] = bytes(part.header_value)
         part.header_field.clear()
         part.header_value.clear()
 
     def on_headers_finished() -> None:
         nonlocal sink
-        _, params = parse_options_header(part.headers.get("content-disposition", ""))
-        part.name = params.get(b"name", b"").decode("utf-8", "replace")
-        filename = params.get(b"filename")
-        part.filename = filename.decode("utf-8", "replace") if filename is not None else None
+        part.name, part.filename = disposition(part.headers.get("content-disposition", b""))
         if part.name == "file":
             if sink is not None:
                 raise InvalidMultipart("Send exactly one 'file' part.")
