@@ -1,5 +1,6 @@
 """What every domain function gets first: settings and the clients built from them, once per process."""
 
+import os
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cached_property
@@ -47,5 +48,7 @@ class Context:
 
 
 def build_context(settings: Settings) -> Context:
+    if settings.tiktoken_cache_dir is not None:  # read by tiktoken, here and in its subprocesses
+        os.environ["TIKTOKEN_CACHE_DIR"] = str(settings.tiktoken_cache_dir.resolve())
     client = redis.Redis.from_url(settings.redis_url, health_check_interval=30)
     return Context(settings=settings, redis=client)

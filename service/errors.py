@@ -25,6 +25,7 @@
     ├── PayloadTooLarge (413 payload_too_large)
     ├── RateLimited (429 rate_limited)
     ├── StoreUnavailable (503 store_unavailable)
+    ├── TokenizerUnavailable (503 tokenizer_unavailable)
     └── ProviderError (502 provider_error)
         ├── ProviderUnavailable (503 provider_unavailable)
         ├── ProviderRateLimited (429 provider_rate_limited)
@@ -238,6 +239,21 @@ class StoreUnavailable(ServiceError):
     def __init__(self, retry_after: int = 5) -> None:
         super().__init__("The service's store is unreachable; retry shortly.",
                          headers={"Retry-After": str(retry_after)})
+
+
+class TokenizerUnavailable(ServiceError):
+    """tiktoken's file for an encoding is neither in the cache directory nor downloadable."""
+
+    status = 503
+    code = "tokenizer_unavailable"
+
+    def __init__(self, encoding: str) -> None:
+        super().__init__(
+            f"The tokenizer encoding {encoding!r} could not be loaded: it is not in the "
+            "tiktoken cache directory and could not be downloaded. Put its file in the "
+            "directory FTM_TIKTOKEN_CACHE_DIR names (or allow the download), then retry.",
+            headers={"Retry-After": "30"})
+        self.encoding = encoding
 
 
 class ProviderError(ServiceError):

@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(600, gt=0)
     inline_validation_bytes: int = Field(8 * 2**20, ge=0,
                                          description="derived datasets this small validate at once")
+    tiktoken_cache_dir: Path | None = Field(
+        None, description="tiktoken's encoding files (sets TIKTOKEN_CACHE_DIR at start-up)")
     report_workers: int = Field(0, ge=0, description="processes for token counting; 0 = cores")
 
     default_model: str = "gpt-4o-mini-2024-07-18"

@@ -11,9 +11,11 @@ from service.datasets.formats import sniff_format
 from service.datasets.models import Dataset, DatasetFormat, DatasetStatus
 from service.datasets.pricing import load_prices
 from service.datasets.report import build_report
-from service.errors import ServiceError
+from service.errors import ServiceError, TokenizerUnavailable
 from service.logs import log
 from service.store import keys
+
+TOKENIZER_RETRY_SECONDS = 60
 
 
 def validate(ctx: Context, dataset_id: str) -> None:
@@ -23,6 +25,10 @@ def validate(ctx: Context, dataset_id: str) -> None:
         return
     try:
         update = inspect(ctx, dataset)
+    except TokenizerUnavailable as exc:  # the host's fault, not the file's: try again later
+        log.error("dataset.validation.deferred", dataset_id=dataset_id, encoding=exc.encoding)
+        ctx.enqueue("validate_dataset", dataset_id, delay=TOKENIZER_RETRY_SECONDS)
+        return
     except ServiceError as exc:
         update = {"status": DatasetStatus.invalid, "error": exc.detail}
     update["updated_at"] = clock.now()

@@ -22,7 +22,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import orjson
-import tiktoken
 
 from service.datasets import validate
 from service.datasets.formats import BOM
@@ -38,7 +37,7 @@ from service.datasets.scan import (
     scan_range,
     start_worker,
 )
-from service.datasets.tokens import encoding_name_for
+from service.datasets.tokens import encoding_name_for, load_encoding
 from service.errors import InvalidFile, InvalidRequest
 
 CHUNK_BYTES = 4 << 20
@@ -65,6 +64,7 @@ def build_report(path: str | Path, fmt: str, model: str, *, prices: PriceTable,
         raise InvalidRequest(f"Unknown dataset format {fmt!r}.")
     limit = prices.for_model(model).context_limit
     encoding_name = encoding_name_for(model)
+    load_encoding(encoding_name)  # TokenizerUnavailable before any work
     scans = _scan_ranges(str(path), fmt, encoding_name, max_line_bytes, label_hint, workers,
                          line_ranges(path, chunk_bytes))
     merged = _Merged.of(scans)
@@ -121,7 +121,7 @@ def _scan_ranges(path: str, fmt: str, encoding_name: str, max_line_bytes: int,
     processes = min(workers or available_cpus(), len(ranges))
     expected = sorted(label_hint) if label_hint is not None else None
     if processes <= 1:
-        scanner = Scanner(fmt, tiktoken.get_encoding(encoding_name), max_line_bytes, expected)
+        scanner = Scanner(fmt, load_encoding(encoding_name), max_line_bytes, expected)
         for start, end in ranges:
             yield scanner.scan(path, start, end)
         return

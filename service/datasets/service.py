@@ -17,6 +17,7 @@ from service.datasets.convert import ConvertRequest, convert_file
 from service.datasets.models import Conversion, Dataset, DatasetFormat, DatasetStatus, storage_name
 from service.datasets.pricing import load_prices
 from service.datasets.split import SplitRequest, split_file
+from service.datasets.tokens import encoding_for
 from service.deletion import Deleted
 from service.errors import (
     DatasetInUse,
@@ -215,6 +216,7 @@ def create_derived(ctx: Context, parent: Dataset, path: Path, *, name: str, deri
 def convert(ctx: Context, project_id: str, dataset_id: str, body: ConvertRequest) -> Dataset:
     parent = ready(ctx, project_id, dataset_id)
     target = DatasetFormat.chat if body.target == "chat" else DatasetFormat.prompt_completion
+    encoding_for(ctx.settings.default_model)  # validating the result needs it: fail first
     with ctx.storage.local_path(parent.storage_name) as src, \
             tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "converted.jsonl"
@@ -237,6 +239,8 @@ def label_hint(body: ConvertRequest) -> list[str] | None:
 
 def split(ctx: Context, project_id: str, dataset_id: str, body: SplitRequest) -> dict[str, Any]:
     parent = ready(ctx, project_id, dataset_id)
+    if parent.format != DatasetFormat.csv:
+        encoding_for(ctx.settings.default_model)  # validating the parts needs it: fail first
     with ctx.storage.local_path(parent.storage_name) as src, \
             tempfile.TemporaryDirectory() as folder:
         parts = split_file(src, parent.format, body, Path(folder))

@@ -18,6 +18,7 @@ plus 3 per example. Where the recipe says nothing, this module decides:
 """
 
 import re
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -26,6 +27,9 @@ import tiktoken
 import tiktoken.model
 import tiktoken_ext.openai_public
 
+from service.errors import TokenizerUnavailable
+from service.logs import log
+
 TOKENS_PER_MESSAGE = 3
 TOKENS_PER_NAME = 1
 TOKENS_PER_EXAMPLE = 3
@@ -33,6 +37,8 @@ TOKENS_PER_EXAMPLE = 3
 _O200K_FAMILY = re.compile(r"^(gpt-4o|gpt-4\.1|gpt-4\.5|gpt-5|o\d)")
 _CACHE_ENTRIES = 512
 _CACHE_MAX_CHARS = 8192
+RETRY_LOAD_SECONDS = 30.0
+_unavailable: dict[str, float] = {}  # encoding → when loading it last failed
 
 
 def base_model(model: str) -> str:
@@ -53,7 +59,35 @@ def encoding_name_for(model: str) -> str:
 
 def encoding_for(model: str) -> tiktoken.Encoding:
     """The tiktoken Encoding for model; offline it needs TIKTOKEN_CACHE_DIR."""
-    return tiktoken.get_encoding(encoding_name_for(model))
+    return load_encoding(encoding_name_for(model))
+
+
+def load_encoding(name: str) -> tiktoken.Encoding:
+    """tiktoken's Encoding, read from its cache directory or downloaded once; else
+    TokenizerUnavailable. A failure is remembered a while, so a host without egress does not
+    try the download on every request."""
+    failed_at = _unavailable.get(name)
+    if failed_at is not None and time.monotonic() - failed_at < RETRY_LOAD_SECONDS:
+        raise TokenizerUnavailable(name)
+    try:
+        encoding = tiktoken.get_encoding(name)
+    except (OSError, ValueError) as exc:  # requests' errors are OSErrors; ValueError: bad hash
+        _unavailable[name] = time.monotonic()
+        log.error("tokenizer.unavailable", encoding=name, error=type(exc).__name__)
+        raise TokenizerUnavailable(name) from None
+    _unavailable.pop(name, None)
+    return encoding
+
+
+def unavailable_encodings(models: Sequence[str]) -> list[str]:
+    """The encodings of these models that cannot be loaded now."""
+    missing = []
+    for name in dict.fromkeys(encoding_name_for(model) for model in models):
+        try:
+            load_encoding(name)
+        except TokenizerUnavailable:
+            missing.append(name)
+    return missing
 
 
 def lean_encoding(name: str) -> tiktoken.Encoding:

@@ -96,7 +96,8 @@ def test_failed_request_does_not_burn_the_idempotency_key(client, admin_headers)
 def test_health_ready_and_metrics(client, auth):
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz").json()
-    assert ready["status"] == "ready" and ready["checks"] == {"redis": True, "storage": True}
+    assert ready["status"] == "ready" and ready["checks"] == {"redis": True, "storage": True,
+                                                       "tokenizer": True}
     client.get("/v1/datasets", headers=auth)
     metrics = client.get("/metrics").text
     assert 'ftm_http_requests_total{method="GET",route="/v1/datasets",status="200"}' in metrics

@@ -3,6 +3,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from service.api.deps import ContextDep
 from service.api.problems import problem
+from service.datasets.tokens import unavailable_encodings
 from service.operations import is_redis_reachable, refresh_gauges
 
 router = APIRouter(tags=["operations"])
@@ -15,10 +16,16 @@ def healthz() -> dict[str, str]:
 
 @router.get("/readyz", response_model=None)
 def readyz(ctx: ContextDep) -> dict[str, object] | Response:
-    checks = {"redis": is_redis_reachable(ctx), "storage": ctx.storage.is_reachable()}
+    settings = ctx.settings
+    no_tokenizer = unavailable_encodings([settings.default_model, *settings.tunable_models])
+    checks = {"redis": is_redis_reachable(ctx), "storage": ctx.storage.is_reachable(),
+              "tokenizer": not no_tokenizer}
     if not all(checks.values()):
-        failing = ", ".join(name for name, ok in checks.items() if not ok)
-        return problem(503, "not_ready", f"Not reachable: {failing}.")
+        failing = [name for name in ("redis", "storage") if not checks[name]]
+        if no_tokenizer:
+            failing.append(f"tokenizer ({', '.join(no_tokenizer)}: set FTM_TIKTOKEN_CACHE_DIR "
+                           "to a directory holding its files)")
+        return problem(503, "not_ready", f"Not ready: {'; '.join(failing)}.")
     return {"status": "ready", "checks": checks}
 
 
