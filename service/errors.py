@@ -24,6 +24,7 @@
     │   └── InvalidPipelineState (409 invalid_pipeline_state)
     ├── PayloadTooLarge (413 payload_too_large)
     ├── RateLimited (429 rate_limited)
+    │   └── TooManyFailedAttempts (429 too_many_failed_attempts)
     ├── StoreUnavailable (503 store_unavailable)
     ├── TokenizerUnavailable (503 tokenizer_unavailable)
     └── ProviderError (502 provider_error)
@@ -228,6 +229,15 @@ class RateLimited(ServiceError):
         super().__init__(f"Too many requests; retry after {retry_after} s.",
                          headers={"Retry-After": str(retry_after)})
         self.retry_after = retry_after
+
+
+class TooManyFailedAttempts(RateLimited):
+    code = "too_many_failed_attempts"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(retry_after)
+        self.detail = (f"Too many failed authentication attempts from this address; retry "
+                       f"after {retry_after} s.")
 
 
 class StoreUnavailable(ServiceError):

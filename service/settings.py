@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     max_line_bytes: int = Field(8 * 2**20, gt=0)
     max_body_bytes: int = Field(2 * 2**20, gt=0)
     rate_limit_per_minute: int = Field(600, gt=0)
+    auth_failures_per_window: int = Field(20, gt=0, description="wrong keys per client address")
+    auth_failure_window_seconds: int = Field(300, gt=0)
     inline_validation_bytes: int = Field(8 * 2**20, ge=0,
                                          description="derived datasets this small validate at once")
     tiktoken_cache_dir: Path | None = Field(

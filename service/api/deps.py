@@ -9,6 +9,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from service.context import Context
 from service.errors import RateLimited, Unauthorized
 from service.projects import service as projects
+from service.projects import throttle
 from service.projects.models import Project
 from service.store.buckets import Bucket
 
@@ -30,9 +31,20 @@ def secret_of(credentials: HTTPAuthorizationCredentials | None) -> str:
     return credentials.credentials
 
 
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
 def authenticate(request: Request, ctx: ContextDep, credentials: Credentials) -> Project:
-    """The caller's project; each key gets its own rate limit."""
-    project, key = projects.authenticate(ctx, secret_of(credentials))
+    """The caller's project; each key gets its own rate limit, each address a limit on
+    wrong keys."""
+    secret, address = secret_of(credentials), client_address(request)
+    throttle.check(ctx, address)
+    try:
+        project, key = projects.authenticate(ctx, secret)
+    except Unauthorized:
+        throttle.record_failure(ctx, address)
+        raise
     request.state.project_id = project.id
     per_minute = ctx.settings.rate_limit_per_minute
     wait = Bucket(ctx.redis, f"key:{key.id}", per_minute, capacity=per_minute).take()
@@ -41,8 +53,11 @@ def authenticate(request: Request, ctx: ContextDep, credentials: Credentials) ->
     return project
 
 
-def authenticate_admin(ctx: ContextDep, credentials: Credentials) -> None:
-    if not projects.is_admin(ctx, secret_of(credentials)):
+def authenticate_admin(request: Request, ctx: ContextDep, credentials: Credentials) -> None:
+    secret, address = secret_of(credentials), client_address(request)
+    throttle.check(ctx, address)
+    if not projects.is_admin(ctx, secret):
+        throttle.record_failure(ctx, address)
         raise Unauthorized("This route needs the admin key.",
                            headers={"WWW-Authenticate": "Bearer"})
 

@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from service.datasets.csvfile import open_csv
 from service.errors import InvalidRequest, UnknownColumn
+from service.names import Name
 
 DEFAULT_SEPARATOR = "\n\n###\n\n"
 DEFAULT_STOP = " END"
@@ -41,7 +42,7 @@ class ConvertRequest(BaseModel):
     """The body of POST /v1/datasets/{id}/convert."""
 
     model_config = ConfigDict(extra="forbid")
-    name: str | None = Field(default=None, min_length=1, max_length=256)
+    name: Name | None = Field(default=None, min_length=1, max_length=256)
     target: Literal["chat", "prompt_completion"] = "chat"
     system: str | None = None
     user: str | None = None

@@ -13,6 +13,7 @@ from python_multipart.multipart import parse_options_header
 
 from service.datasets.csvfile import EncodingCheck
 from service.errors import InvalidRequest, PayloadTooLarge
+from service.names import control_character
 
 FIELD_LIMIT = 4096
 TEXT_FIELDS = ("name", "format")
@@ -21,6 +22,18 @@ SNIFF_BYTES = 4096
 
 class InvalidMultipart(InvalidRequest):
     code = "invalid_multipart"
+
+
+class InvalidName(InvalidRequest):
+    code = "invalid_name"
+
+
+def check_printable(text: str, what: str, field: str) -> str:
+    found = control_character(text)
+    if found:
+        raise InvalidName(f"The {what} must not hold control characters ({found}).",
+                          errors=[{"field": field, "message": f"control character {found}"}])
+    return text
 
 
 @dataclass
@@ -148,7 +161,8 @@ async def receive(stream: AsyncIterator[bytes], content_type: str, out: IO[bytes
         if part.name == "file":
             if sink is not None:
                 raise InvalidMultipart("Send exactly one 'file' part.")
-            received.filename = part.filename or "upload"
+            received.filename = check_printable(part.filename or "upload", "file name",
+                                                "body.file")
             fmt = declared_format or received.fields.get("format", "auto")
             sink = FileSink(out, limit, fmt)
 
@@ -163,7 +177,9 @@ async def receive(stream: AsyncIterator[bytes], content_type: str, out: IO[bytes
     def on_part_end() -> None:
         nonlocal part
         if part.name in TEXT_FIELDS:
-            received.fields[part.name] = part.value.decode("utf-8", "replace").strip()
+            value = part.value.decode("utf-8", "replace").strip()
+            received.fields[part.name] = check_printable(value, f"field {part.name!r}",
+                                                         f"body.{part.name}")
         part = PartState()
 
     def on_end() -> None:

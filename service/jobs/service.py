@@ -17,6 +17,8 @@ from service.errors import (
     InvalidJobState,
     InvalidRequest,
     JobNotFound,
+    NotFound,
+    ProviderRejected,
 )
 from service.jobs import events, lifecycle
 from service.jobs.models import (
@@ -48,6 +50,13 @@ class ModelNotTunable(InvalidRequest):
 
 class ProviderJobAlreadyTracked(InvalidRequest):
     code = "provider_job_already_tracked"
+
+
+class ProviderJobNotFound(NotFound):
+    code = "provider_job_not_found"
+
+    def __init__(self, provider_job_id: str) -> None:
+        super().__init__("provider job", provider_job_id)
 
 
 def get(ctx: Context, project_id: str, job_id: str) -> Job:
@@ -204,10 +213,21 @@ def count_new(pipe: Pipeline, job: Job) -> None:
 
 
 def import_job(ctx: Context, project: Project, body: JobImport) -> Job:
-    """Follow a provider job created elsewhere; the first sync fills it in."""
-    if ctx.redis.get(keys.job_by_provider(body.provider_job_id)):
+    """Follow a provider job created elsewhere; the first sync fills it in. Another project's
+    job is answered as one the provider does not know."""
+    tracked = ctx.redis.get(keys.job_by_provider(body.provider_job_id))
+    owner = ctx.store.get(Job, tracked.decode()) if tracked else None
+    if owner is not None and owner.project_id == project.id:
         raise ProviderJobAlreadyTracked(f"{body.provider_job_id} is already tracked.")
-    remote = ctx.gateway.call(ctx.gateway.client.fine_tuning.jobs.retrieve, body.provider_job_id)
+    try:
+        remote = ctx.gateway.call(ctx.gateway.client.fine_tuning.jobs.retrieve,
+                                  body.provider_job_id)
+    except ProviderRejected as exc:
+        if exc.provider_status != 404:
+            raise
+        raise ProviderJobNotFound(body.provider_job_id) from None
+    if tracked:
+        raise ProviderJobNotFound(body.provider_job_id)
     return track(ctx, job_from_remote(remote, ids.new_id("job"), project.id, "import"))
 
 

@@ -2,6 +2,7 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel, Field
 
+from service.names import Name
 from service.store.records import Record
 
 
@@ -37,10 +38,10 @@ class ApiKeyCreated(BaseModel):
 
 class ProjectCreate(BaseModel):
     model_config = {"extra": "forbid"}
-    name: str = Field(min_length=1, max_length=128)
+    name: Name = Field(min_length=1, max_length=128)
     budget_usd: float | None = Field(None, ge=0)
 
 
 class KeyCreate(BaseModel):
     model_config = {"extra": "forbid"}
-    name: str | None = Field(None, max_length=128)
+    name: Name | None = Field(None, max_length=128)

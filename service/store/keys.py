@@ -28,6 +28,11 @@ def idempotency(scope: str, key: str) -> str:
     return f"{PREFIX}:idem:{scope}:{key}"
 
 
+def auth_failures(address: str) -> str:
+    """Count of wrong credentials from a client address in the current window."""
+    return f"ftm:auth_failures:{address}"
+
+
 def bucket(name: str) -> str:
     return f"{PREFIX}:bucket:{name}"
 

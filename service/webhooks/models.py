@@ -3,6 +3,7 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from service.names import Name
 from service.store.records import Record
 
 
@@ -26,7 +27,7 @@ class WebhookCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     url: str = Field(max_length=2048, description="a public http(s) URL; checked by the service")
     events: list[WebhookEvent] = Field(min_length=1)
-    description: str | None = Field(None, max_length=512)
+    description: Name | None = Field(None, max_length=512)
 
     @field_validator("events")
     @classmethod
