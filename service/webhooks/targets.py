@@ -70,12 +70,13 @@ def resolve(host: str) -> list[Address]:
         found = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError):
         raise Refused("name not resolved") from None
-    return list(dict.fromkeys(plain(ipaddress.ip_address(info[4][0])) for info in found))
+    return list(dict.fromkeys(ipaddress.ip_address(info[4][0]) for info in found))
 
 
 def plain(address: Address) -> Address:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        return address.ipv4_mapped
+    """The IPv4 address an IPv6 one carries (::ffff:a.b.c.d, 6to4 2002:…), else itself."""
+    if isinstance(address, ipaddress.IPv6Address):
+        return address.ipv4_mapped or address.sixtofour or address
     return address
 
 
@@ -86,7 +87,7 @@ def refusal(settings: Settings, host: str, addresses: list[Address]) -> str | No
         return None
     networks = [ipaddress.ip_network(entry, strict=False) for entry in allowed
                 if is_network(entry)]
-    for address in addresses:
+    for address in map(plain, addresses):
         if any(address in network for network in networks):
             continue
         kind = address_kind(address)

@@ -66,7 +66,8 @@ def refused_spellings(port: int) -> list[str]:
             f"http://{HOSTNAME}:{port}/", f"https://127.0.0.1:{port}/",
             "http://169.254.169.254/latest/meta-data/", "http://10.0.0.1/", "http://172.16.5.4/",
             "http://192.168.1.1/", "http://100.64.0.1/", "http://224.0.0.1/", "http://[fe80::1]/",
-            "http://[fd00::1]/", "http://[ff02::1]/", "http://[::]/"]
+            "http://[fd00::1]/", "http://[ff02::1]/", "http://[::]/", "http://[2002:7f00:1::]/",
+            "http://[64:ff9b::7f00:1]/"]
 
 
 def test_refused_addresses_are_422_in_every_spelling_and_never_reached(client, auth, listener):
