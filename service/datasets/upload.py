@@ -119,13 +119,13 @@ def decode_extended(value: bytes) -> str:
     return raw.decode("latin-1") if charset.lower() == b"iso-8859-1" else utf8(raw, "file name")
 
 
-def utf8(raw: bytes, what: str) -> str:
+def utf8(raw: bytes, what: str, field: str = "body.file") -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
         raise InvalidMultipart(f"The part's {what} is not UTF-8 (RFC 7578); send it as UTF-8 "
-                               "or as filename*=UTF-8''<percent-encoded>.",
-                               errors=[{"field": "body.file", "message": f"{what} not UTF-8"}]
+                               "(a file name also as filename*=UTF-8''<percent-encoded>).",
+                               errors=[{"field": field, "message": f"{what} not UTF-8"}]
                                ) from None
 
 
@@ -177,7 +177,7 @@ async def receive(stream: AsyncIterator[bytes], content_type: str, out: IO[bytes
     def on_part_end() -> None:
         nonlocal part
         if part.name in TEXT_FIELDS:
-            value = part.value.decode("utf-8", "replace").strip()
+            value = utf8(bytes(part.value), f"field {part.name!r}", f"body.{part.name}").strip()
             received.fields[part.name] = check_printable(value, f"field {part.name!r}",
                                                          f"body.{part.name}")
         part = PartState()

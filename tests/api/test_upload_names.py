@@ -70,6 +70,14 @@ def test_undecodable_names_are_422(client, auth, untouched, disposition):  # noq
     untouched()
 
 
+def test_a_name_field_that_is_not_utf_8_is_422(client, auth, untouched):  # noqa: F811
+    field = (b"--" + BOUNDARY.encode() + b'\r\nContent-Disposition: form-data; name="name"'
+             b"\r\n\r\ncaf\xe9\r\n")
+    answer = post_raw(client, auth, body(field, part(b'name="file"; filename="a.csv"', CSV)))
+    assert problem(answer, 422, "invalid_multipart")["errors"][0]["field"] == "body.name"
+    untouched()
+
+
 def csv_with_bad_byte_at(line: int) -> bytes:
     """A CSV whose line `line` (1-based) holds a Latin-1 é, every other line ASCII."""
     rows = [b"prompt,completion\n"] + [b"q%d,a%d\n" % (n, n) for n in range(2, line)]
