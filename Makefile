@@ -31,4 +31,4 @@ openapi: sync
 	@$(UV) run --frozen python -m devtools.openapi > openapi/openapi.json
 
 lint: sync
-	@$(UV) run --frozen ruff check service worker emulator devtools tests bench
+	@$(UV) run --frozen ruff check service worker emulator devtools tests bench ftm
