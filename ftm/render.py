@@ -3,7 +3,6 @@
 from typing import Any
 
 import orjson
-
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
