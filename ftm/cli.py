@@ -37,6 +37,12 @@ def key_from_data_dir() -> str | None:
     return read_key_file(Path(os.environ.get("FTM_DATA_DIR") or "data"))
 
 
+def print_version(value: bool) -> None:
+    if value:
+        out.print(__version__)
+        raise typer.Exit()
+
+
 @app.callback()
 def connect(ctx: typer.Context,
             url: Annotated[str, typer.Option(envvar="FTM_URL", help="the API's address")]
@@ -45,11 +51,9 @@ def connect(ctx: typer.Context,
                 envvar="FTM_API_KEY", show_default=False,
                 help="an API key (default: the one make run keeps in data/.default_key)")]
             = None,
-            version: Annotated[bool, typer.Option("--version", help="print the version")]
+            version: Annotated[bool, typer.Option(
+                "--version", help="print the version", callback=print_version, is_eager=True)]
             = False) -> None:
-    if version:
-        out.print(__version__)
-        raise typer.Exit()
     ctx.obj = Client(url.removesuffix("/v1"), api_key or key_from_data_dir())
     ctx.call_on_close(ctx.obj.close)
 

@@ -32,12 +32,13 @@ class Route:
     path: str
     query: tuple[str, ...] = ()
     headers: tuple[str, ...] = ()
-    body: tuple[str, ...] = ()  # JSON fields; ("multipart",) for an upload
+    body: tuple[str, ...] = ()  # JSON fields
+    form: tuple[str, ...] = ()  # multipart/form-data fields
 
 
 ROUTES: dict[str, Route] = {
     "upload_dataset": Route("POST", "/v1/datasets", headers=("Idempotency-Key",),
-                            body=("multipart",)),
+                            form=("file", "name", "format")),
     "get_dataset": Route("GET", "/v1/datasets/{dataset_id}"),
     "convert_dataset": Route("POST", "/v1/datasets/{dataset_id}/convert", body=(
         "name", "target", "system", "user", "assistant", "prompt", "completion", "separator",
@@ -88,18 +89,20 @@ class Client:
 
     def build(self, route: str, path: dict[str, str] | None = None,
               query: dict[str, Any] | None = None, headers: dict[str, str] | None = None,
-              json: dict[str, Any] | None = None, **extra: Any) -> httpx.Request:
+              json: dict[str, Any] | None = None, files: dict[str, Any] | None = None,
+              data: dict[str, str] | None = None) -> httpx.Request:
         spec = ROUTES[route]
         query = {k: v for k, v in (query or {}).items() if v is not None}
         headers = {k: v for k, v in (headers or {}).items() if v is not None}
         json = {k: v for k, v in json.items() if v is not None} if json is not None else None
-        undeclared = (set(query) - set(spec.query)) | (set(headers) - set(spec.headers)) | (
-            set(json or {}) - set(spec.body))
+        undeclared = ((set(query) - set(spec.query)) | (set(headers) - set(spec.headers))
+                      | (set(json or {}) - set(spec.body))
+                      | ((set(files or {}) | set(data or {})) - set(spec.form)))
         if undeclared:
             raise ValueError(f"{route} does not take {sorted(undeclared)}")
         url = spec.path.format(**{k: quote(v, safe=":@") for k, v in (path or {}).items()})
         return self.http.build_request(spec.method, url, params=query, headers=headers,
-                                       json=json, **extra)
+                                       json=json, files=files, data=data)
 
     def call(self, route: str, **parts: Any) -> Any:
         answer = self.send(self.build(route, **parts))
