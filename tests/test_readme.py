@@ -65,23 +65,25 @@ class Stack:
 
 
 @contextmanager
-def make_run(work: Path) -> Iterator[Stack]:
-    """devtools.run on free ports with its own Redis and data dir; stopped with Ctrl-C after."""
-    env = {**os.environ, "FTM_HOST": "127.0.0.1", "FTM_PORT": str(free_port()),
-           "FTM_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",
+def make_run(work: Path, command: tuple[str, ...] = (sys.executable, "-m", "devtools.run"),
+             cwd: Path = ROOT, env: dict[str, str] | None = None, start_timeout: float = 180,
+             stopped: tuple[int, ...] = (0,)) -> Iterator[Stack]:
+    """devtools.run on free ports with its own Redis and data dir; stopped with Ctrl-C after.
+    `command` may be another way in (`make run`), which exits with one of `stopped`."""
+    env = {**(os.environ if env is None else env), "FTM_HOST": "127.0.0.1",
+           "FTM_PORT": str(free_port()), "FTM_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",
            "FTM_DATA_DIR": str(work / "data"), "FTM_EMULATOR_SPEED": "50",
            "PYTHONUNBUFFERED": "1"}
     for name in [n for n in env if n.startswith(("OPENAI_", "FTM_SYNC_"))] + ["FTM_ADMIN_KEY"]:
         env.pop(name, None)
     # A session of its own, as a terminal's foreground job: Ctrl-C is SIGINT to its group.
-    process = subprocess.Popen([sys.executable, "-m", "devtools.run"], cwd=ROOT, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                               start_new_session=True)
+    process = subprocess.Popen(list(command), cwd=cwd, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, start_new_session=True)
     stack = Stack(process, work / "data")
     threading.Thread(target=read_lines, args=(process, stack.lines), daemon=True).start()
     seen: set[psutil.Process] = set()
     try:
-        deadline = time.monotonic() + 180
+        deadline = time.monotonic() + start_timeout
         while stack.line("API key: ") is None:
             assert process.poll() is None, "devtools.run exited:\n" + "".join(stack.lines)
             assert time.monotonic() < deadline, "no API key line:\n" + "".join(stack.lines)
@@ -90,7 +92,7 @@ def make_run(work: Path) -> Iterator[Stack]:
         yield stack
         seen |= stack.descendants()
         os.killpg(process.pid, signal.SIGINT)
-        assert process.wait(60) == 0, "".join(stack.lines[-30:])
+        assert process.wait(60) in stopped, "".join(stack.lines[-30:])
         left = [p for p in seen if is_alive(p)]
         assert not left, f"still running after Ctrl-C: {[p.cmdline() for p in left]}"
     finally:
