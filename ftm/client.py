@@ -172,6 +172,7 @@ class Client:
                 pass  # the stream dropped: resume after the last event seen
             finally:
                 answer.close()
+            time.sleep(1)
 
     # evaluations, models, chat
     def create_evaluation(self, body: dict[str, Any]) -> Any:
