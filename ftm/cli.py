@@ -77,8 +77,10 @@ def parse_json(text: str, option: str) -> Any:
 @datasets.command("upload")
 def upload(ctx: typer.Context, file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
            name: Annotated[str | None, typer.Option(help="default: the file's name")] = None,
-           format: Annotated[str, typer.Option(help="auto, csv or jsonl")] = "auto",
-           wait: Annotated[bool, typer.Option(help="wait until it is validated")] = True,
+           format: Annotated[str, typer.Option(
+               help="auto, chat, prompt_completion, preference or csv")] = "auto",
+           wait: Annotated[bool, typer.Option(
+               help="wait until it is validated; exit 1 if it is invalid")] = True,
            idempotency_key: str | None = None, json: Json = False) -> None:
     """Upload a CSV or JSONL file (streamed, with a progress bar on large files)."""
     client: Client = ctx.obj
@@ -86,6 +88,8 @@ def upload(ctx: typer.Context, file: Annotated[Path, typer.Argument(exists=True,
     if wait:
         dataset = client.wait_dataset(dataset["id"])
     emit(dataset, json, render.dataset)
+    if dataset["status"] == "invalid":
+        raise typer.Exit(1)
 
 
 @datasets.command("show")

@@ -26,7 +26,7 @@ def dataset(d: dict[str, Any]) -> RenderableType:
         ("rows", d.get("rows")), ("bytes", d.get("bytes")), ("parent", d.get("parent_id")),
         ("converted", conversion.get("converted")),
         ("skipped", ", ".join(f"row {s['row']} ({s['reason']})" for s in skipped[:10])),
-        ("error", (d.get("error") or {}).get("message"))])]
+        ("error", d.get("error"))])]
     if d.get("columns"):
         columns = Table("column", "distinct", "sample", title_justify="left")
         for column in d["columns"]:

@@ -92,6 +92,10 @@ def check_failures(ftm: Cli, parts: dict[str, str]) -> None:
     followed = ftm.run("jobs", "follow", job["id"], "--json")
     assert followed.returncode == 1, "following a cancelled job fails"
     assert json.loads(followed.stdout)["status"] == "cancelled"
+    (ftm.work / "broken.jsonl").write_text('not json\n{"messages": []}\n')
+    broken = ftm.run("datasets", "upload", "broken.jsonl", "--format", "chat", "--json")
+    assert broken.returncode == 1, "an upload that turns out invalid fails"
+    assert json.loads(broken.stdout)["status"] == "invalid"
     missing = ftm.run("datasets", "show", "ds_missing")
     assert missing.returncode == 1
     assert missing.stderr.startswith("error (404): dataset_not_found: ")
