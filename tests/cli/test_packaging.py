@@ -6,11 +6,14 @@ import sys
 import zipfile
 from pathlib import Path
 
+import httpx
 import pytest
 
+from devtools.redis_server import free_port
 from service import __version__
 from service.storage import S3ExtraMissing, S3Storage
-from tests.conftest import ROOT
+from tests.conftest import ADMIN_KEY, EMULATOR_KEY, ROOT, make_settings
+from tests.factories import wait_until
 
 
 def test_wheel_holds_the_packages_their_data_and_the_console_scripts(tmp_path: Path) -> None:
@@ -43,7 +46,6 @@ def test_the_api_reports_the_package_version(tmp_path: Path) -> None:
     from importlib.metadata import version
 
     from service.api.app import create_app
-    from tests.conftest import make_settings
 
     assert version("finetune-manager") == __version__
     app = create_app(make_settings("redis://127.0.0.1:9/0", tmp_path / "data"))
@@ -65,3 +67,27 @@ def test_console_scripts_start() -> None:
                              timeout=60, check=False)
         assert run.returncode == 0, run.stderr
         assert "usage" in run.stdout.lower()
+
+
+def test_ftm_api_and_ftm_worker_serve(redis_url: str, emulator: str, tmp_path: Path) -> None:
+    bin_dir, port = Path(sys.executable).parent, free_port()
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "FTM_REDIS_URL": redis_url,
+           "FTM_ADMIN_KEY": ADMIN_KEY, "FTM_DATA_DIR": str(tmp_path / "data"),
+           "FTM_PORT": str(port), "OPENAI_BASE_URL": emulator, "OPENAI_API_KEY": EMULATOR_KEY}
+    api = subprocess.Popen([str(bin_dir / "ftm-api")], env=env, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+    try:
+        wait_until(lambda: healthy(f"http://127.0.0.1:{port}/readyz"), timeout=60)
+    finally:
+        api.terminate()
+        assert api.wait(30) in (0, -15), "stopped by SIGTERM, cleanly"  # uvicorn re-raises it
+    worker = subprocess.run([str(bin_dir / "ftm-worker"), "--burst"], env=env, timeout=120,
+                            capture_output=True, text=True, check=False)
+    assert worker.returncode == 0, worker.stderr[-2000:]
+
+
+def healthy(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
