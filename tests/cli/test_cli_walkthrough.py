@@ -3,6 +3,7 @@ the emulator, the API, a worker), each command's output parsed as JSON."""
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -72,6 +73,10 @@ def run_job(ftm: Cli, parts: dict[str, str]) -> Any:
     assert ftm.json(*create, *once)["id"] == job["id"], "the same key answers the same job"
     followed = ftm.json("jobs", "follow", job["id"])
     assert followed["status"] == "succeeded" and followed["fine_tuned_model"]
+    shown = ftm.run("jobs", "follow", job["id"])  # its events again, as a person sees them
+    assert shown.returncode == 0, shown.stderr
+    assert "Status changed from running to succeeded" in shown.stderr
+    assert re.search(r"step (\d+)/\1 +train_loss \d\.\d{4} +valid_loss \d", shown.stderr), shown.stderr
     return followed
 
 
