@@ -67,6 +67,13 @@ def test_readme_first_commands_work_in_a_new_shell_after_make_run(tmp_path: Path
     copy_repository(repo)
     home.mkdir()
     env = newcomer_env(home, tmp_path / "bin")
+    try:
+        run_first_hour(repo, home, env)
+    finally:  # the virtualenv make run made is large; pytest keeps its last temporary folders
+        shutil.rmtree(repo / ".venv", ignore_errors=True)
+
+
+def run_first_hour(repo: Path, home: Path, env: dict[str, str]) -> None:
     with make_run(repo, ("make", "run"), cwd=repo, env=env, start_timeout=600,
                   stopped=(0, 2, -2)) as stack:
         assert (home / ".local" / "bin" / "uv").exists(), "make run installed uv"
