@@ -7,7 +7,7 @@ ifneq ($(wildcard $(SHARED_TIKTOKEN)),)
 export TIKTOKEN_CACHE_DIR ?= $(SHARED_TIKTOKEN)
 endif
 
-.PHONY: run test test-fast bench openapi lint uv sync
+.PHONY: run test test-fast bench openapi lint uv sync sample
 
 uv:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || \
@@ -24,6 +24,15 @@ test: sync
 	@$(UV) run --frozen pytest -n 2 --dist loadgroup
 	@FTM_TEST_REDIS=other $(UV) run --frozen pytest -n 2 --dist loadgroup -m smoke
 
+# The unit tests and the client's checks against the spec: no Redis, emulator or stack needed.
+test-fast: sync
+	@$(UV) run --frozen pytest -n 2 tests/unit tests/cli/test_client_spec.py tests/cli/test_client_parsing.py
+
+# A synthetic reflections.csv for the README's walkthrough.
+sample: sync
+	@$(UV) run --frozen python -c 'from pathlib import Path; from tests.datagen import reflections_csv; reflections_csv(Path("reflections.csv"))'
+	@echo "wrote reflections.csv"
+
 bench: sync
 	@$(UV) run --frozen python -m bench
 
@@ -31,4 +40,4 @@ openapi: sync
 	@$(UV) run --frozen python -m devtools.openapi > openapi/openapi.json
 
 lint: sync
-	@$(UV) run --frozen ruff check service worker emulator devtools tests bench
+	@$(UV) run --frozen ruff check service worker emulator devtools tests bench ftm

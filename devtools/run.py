@@ -199,7 +199,9 @@ def run(env: dict[str, str], host: str, port: str, data_dir: Path, redis_url: st
             stderr=subprocess.STDOUT, start_new_session=True)
     wait_for(f"{base}/healthz", api, "the API")
     print(f"\nfinetune-manager is running.\nAPI: {base}/v1\nConsole: {base}/console\n"
-          f"Docs: {base}/docs\nWorker log: {worker_log}\nAPI key: {key}\n", flush=True)
+          f"Docs: {base}/docs\nWorker log: {worker_log}\nAPI key: {key}\n"
+          f"CLI, in another shell: export PATH=\"{Path(sys.executable).parent}:$PATH\" "
+          f"FTM_URL={base}; ftm --help\n", flush=True)
     while all(child.poll() is None for child in children.values()):
         time.sleep(0.5)
     name, gone = next((n, c) for n, c in children.items() if c.poll() is not None)

@@ -62,11 +62,23 @@ class LocalStorage:
         return self.root.is_dir() and os.access(self.root, os.W_OK)
 
 
+class S3ExtraMissing(SystemExit):
+    """FTM_STORAGE=s3 without boto3: start-up stops with one line saying how to install it."""
+
+    def __init__(self) -> None:
+        super().__init__("configuration error: FTM_STORAGE=s3 needs boto3, which is not installed; "
+                         "install the s3 extra: pip install 'finetune-manager[s3]' "
+                         "(or uv sync --extra s3)")
+
+
 class S3Storage:
     """Objects in a bucket; local_path downloads to a temporary file for line-by-line work."""
 
     def __init__(self, bucket: str, prefix: str, endpoint_url: str | None) -> None:
-        import boto3
+        try:
+            import boto3
+        except ImportError:
+            raise S3ExtraMissing() from None
 
         self.bucket, self.prefix = bucket, prefix
         self.client = boto3.client("s3", endpoint_url=endpoint_url)

@@ -1,8 +1,8 @@
 """The README's bash blocks, pasted in order into one bash, against the stack `make run` starts.
 
 `devtools.run` runs as `make run` runs it (its own Redis on a free port, the emulator, the API, a
-worker), with a fast emulator. Every ```bash block of the README runs as written, but for the
-API's address, in a directory holding the stack's `data/` and the sample `reflections.csv`;
+worker), with a fast emulator. Every ```bash block of the README (curl, then `ftm`) runs as written, but
+for the API's address, in a directory holding the stack's `data/` and the sample `reflections.csv`;
 ```sh blocks (make, long-running commands) are left out. Then the service's state is checked, and
 Ctrl-C must stop every process the stack started.
 """
@@ -41,7 +41,7 @@ curl() {
 }
 """
 NAMES = ("DS_CSV", "DS_CHAT", "DS_TRAIN", "DS_VAL", "DS_TEST", "JOB", "EVAL", "MODEL", "PIPE",
-         "PROJECT")
+         "PROJECT", "F_CSV", "F_CHAT", "F_TRAIN", "F_JOB", "F_MODEL")
 
 pytestmark = pytest.mark.skipif(not all(shutil.which(tool) for tool in ("bash", "curl", "jq")),
                                 reason="the README's examples need bash, curl and jq")
@@ -65,23 +65,25 @@ class Stack:
 
 
 @contextmanager
-def make_run(work: Path) -> Iterator[Stack]:
-    """devtools.run on free ports with its own Redis and data dir; stopped with Ctrl-C after."""
-    env = {**os.environ, "FTM_HOST": "127.0.0.1", "FTM_PORT": str(free_port()),
-           "FTM_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",
+def make_run(work: Path, command: tuple[str, ...] = (sys.executable, "-m", "devtools.run"),
+             cwd: Path = ROOT, env: dict[str, str] | None = None, start_timeout: float = 180,
+             stopped: tuple[int, ...] = (0,)) -> Iterator[Stack]:
+    """devtools.run on free ports with its own Redis and data dir; stopped with Ctrl-C after.
+    `command` may be another way in (`make run`), which exits with one of `stopped`."""
+    env = {**(os.environ if env is None else env), "FTM_HOST": "127.0.0.1",
+           "FTM_PORT": str(free_port()), "FTM_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",
            "FTM_DATA_DIR": str(work / "data"), "FTM_EMULATOR_SPEED": "50",
            "PYTHONUNBUFFERED": "1"}
     for name in [n for n in env if n.startswith(("OPENAI_", "FTM_SYNC_"))] + ["FTM_ADMIN_KEY"]:
         env.pop(name, None)
     # A session of its own, as a terminal's foreground job: Ctrl-C is SIGINT to its group.
-    process = subprocess.Popen([sys.executable, "-m", "devtools.run"], cwd=ROOT, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                               start_new_session=True)
+    process = subprocess.Popen(list(command), cwd=cwd, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, start_new_session=True)
     stack = Stack(process, work / "data")
     threading.Thread(target=read_lines, args=(process, stack.lines), daemon=True).start()
     seen: set[psutil.Process] = set()
     try:
-        deadline = time.monotonic() + 180
+        deadline = time.monotonic() + start_timeout
         while stack.line("API key: ") is None:
             assert process.poll() is None, "devtools.run exited:\n" + "".join(stack.lines)
             assert time.monotonic() < deadline, "no API key line:\n" + "".join(stack.lines)
@@ -90,7 +92,7 @@ def make_run(work: Path) -> Iterator[Stack]:
         yield stack
         seen |= stack.descendants()
         os.killpg(process.pid, signal.SIGINT)
-        assert process.wait(60) == 0, "".join(stack.lines[-30:])
+        assert process.wait(60) in stopped, "".join(stack.lines[-30:])
         left = [p for p in seen if is_alive(p)]
         assert not left, f"still running after Ctrl-C: {[p.cmdline() for p in left]}"
     finally:
@@ -139,6 +141,7 @@ def test_readme_examples_run_against_make_run(tmp_path: Path) -> None:
         state = dict(line.removeprefix("STATE ").split("=", 1)
                      for line in run.stdout.splitlines() if line.startswith("STATE "))
         check_walkthrough(base, key.strip(), state, csv.empty_answers, run.stdout, tmp_path)
+        check_ftm_walkthrough(base, key.strip(), state, csv.empty_answers, run.stdout)
         check_admin_and_emulator(base, env["EMU"], state, run.stdout)
 
 
@@ -161,7 +164,8 @@ def check_walkthrough(base: str, key: str, state: dict[str, str], empty_rows: li
     assert all(p["status"] == "ready" and p["parent_id"] == chat["id"] for p in parts)
     assert sum(p["rows"] for p in parts) == chat["rows"]
 
-    jobs = [j for j in api.get("/v1/jobs").json()["data"] if "pipeline_id" not in j["metadata"]]
+    jobs = [j for j in api.get("/v1/jobs").json()["data"]
+            if "pipeline_id" not in j["metadata"] and j["id"] != state["F_JOB"]]
     assert [j["id"] for j in jobs] == [state["JOB"]], "dry run and retry create no other job"
     job = jobs[0]
     assert job["status"] == "succeeded" and job["fine_tuned_model"] == state["MODEL"]
@@ -180,6 +184,24 @@ def check_walkthrough(base: str, key: str, state: dict[str, str], empty_rows: li
     assert model["status"] == "deleted"
     assert re.search(r"^404$", output, re.MULTILINE), "chatting with a deleted model is a 404"
     check_pipeline(api, state)
+
+
+def check_ftm_walkthrough(base: str, key: str, state: dict[str, str], empty_rows: list[int],
+                          output: str) -> None:
+    api = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=30)
+    chat = api.get(f"/v1/datasets/{state['F_CHAT']}").json()
+    assert chat["parent_id"] == state["F_CSV"] and chat["status"] == "ready"
+    assert [s["row"] for s in chat["conversion"]["skipped"]] == empty_rows
+    job = api.get(f"/v1/jobs/{state['F_JOB']}").json()
+    assert job["status"] == "succeeded" and job["training_dataset"] == state["F_TRAIN"]
+    assert job["fine_tuned_model"] == state["F_MODEL"]
+    assert api.get(f"/v1/models/{state['F_MODEL']}").json()["status"] == "deleted"
+    evaluations = [e for e in api.get("/v1/evaluations").json()["data"]
+                   if e.get("job") == state["F_JOB"]]
+    assert [e["status"] for e in evaluations] == ["succeeded"]
+    assert evaluations[0]["comparison"]["best_model"] == state["F_MODEL"]
+    for shown in ("confusion matrix", "cost (USD)", "label_imbalance", f"deleted {state['F_MODEL']}"):
+        assert shown in output, f"ftm's output lacks {shown!r}"
 
 
 def check_pipeline(api: httpx.Client, state: dict[str, str]) -> None:

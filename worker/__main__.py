@@ -11,7 +11,7 @@ from worker.schedule import run_cron
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m worker")
+    parser = argparse.ArgumentParser(prog="ftm-worker")
     parser.add_argument("--burst", action="store_true", help="stop when the queue is empty")
     parser.add_argument("--no-cron", action="store_true",
                         help="do not run the periodic sweeps (run them in one worker only)")

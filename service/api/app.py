@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 
-from service import logs
+from service import __version__, logs
 from service.api import middleware, problems
 from service.api.routes import (
     admin,
@@ -41,7 +41,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         holder["context"].redis.close()
 
-    app = FastAPI(title="finetune-manager", version="0.1.0", description=DESCRIPTION,
+    app = FastAPI(title="finetune-manager", version=__version__, description=DESCRIPTION,
                   lifespan=lifespan)
     holder["context"] = app.state.context = build_context(settings)
     for router in (health.router, admin.router, datasets.router, jobs.router, webhooks.router,

@@ -1,0 +1,1 @@
+"""ftm: a Python client and command line for finetune-manager."""
