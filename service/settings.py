@@ -74,6 +74,12 @@ class Settings(BaseSettings):
     evaluation_slice_seconds: float = Field(600.0, gt=0, description="online runs re-queue after")
     evaluation_batch_poll_seconds: float = Field(30.0, gt=0, description="provider batch checks")
     evaluation_batch_max_requests: int = Field(50_000, gt=0, description="per provider batch")
+    metrics_token: SecretStr | None = Field(
+        None, description="bearer token /metrics (API and worker) asks for; unset: open")
+    worker_metrics_port: int | None = Field(
+        None, ge=0, le=65535, description="port of the worker's /metrics; unset: none")
+    worker_metrics_host: str = Field("127.0.0.1", description="address the worker's /metrics "
+                                     "listens on (0.0.0.0 in a container)")
     fault_points: list[str] = Field([], description="test only: points where a worker dies once")
 
 
