@@ -46,7 +46,7 @@ def start_exporter(settings: Settings, worker: metrics.MeteredWorker) -> BasePro
     if settings.worker_metrics_port is None:
         return None
     worker.metrics_dir = metrics.prepare_dir()
-    token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
+    token = settings.metrics_token.get_secret_value() if settings.metrics_token else ""
     exporter = multiprocessing.get_context("spawn").Process(
         target=metrics.serve, daemon=True,
         args=(str(worker.metrics_dir), settings.worker_metrics_host,

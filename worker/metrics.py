@@ -59,7 +59,7 @@ class MeteredWorker(Worker):
 
 
 class Gains:
-    """A collector: the families service.metrics defines, with every fork's gains added up."""
+    """A collector: the families service.metrics defines, valued by every fork's gains added up."""
 
     def __init__(self, directory: Path) -> None:
         self.directory, self.lock = directory, threading.Lock()
@@ -82,7 +82,8 @@ class Gains:
 
 def with_totals(family: Metric, totals: dict[Key, float]) -> Metric:
     names = {family.name + suffix for suffix in SUFFIXES}
-    values = {(s.name, tuple(sorted(s.labels.items()))): s.value for s in family.samples
+    # The family's own samples only give the series that exist before any gain: at zero.
+    values = {(s.name, tuple(sorted(s.labels.items()))): 0.0 for s in family.samples
               if s.name in names}
     for key, value in totals.items():
         if key[0] in names:
@@ -106,9 +107,14 @@ class Quiet(WSGIRequestHandler):
 
 
 def serve(directory: str, host: str, port: int, token: str | None) -> None:
-    """The exporter process: /metrics on host:port, behind a bearer token if one is set."""
+    """The exporter process."""
+    exporter(Path(directory), host, port, token).serve_forever()
+
+
+def exporter(directory: Path, host: str, port: int, token: str | None) -> WSGIServer:
+    """/metrics on host:port, behind a bearer token if one is set."""
     registry = CollectorRegistry(auto_describe=True)
-    registry.register(Gains(Path(directory)))  # type: ignore[arg-type]
+    registry.register(Gains(directory))  # type: ignore[arg-type]
     app = make_wsgi_app(registry)
 
     def guarded(environ: dict[str, Any], start_response: Any) -> Any:
@@ -117,8 +123,7 @@ def serve(directory: str, host: str, port: int, token: str | None) -> None:
             return [b"a bearer token is required\n"]
         return app(environ, start_response)
 
-    server = make_server(host, port, guarded, WSGIServer, handler_class=Quiet)
-    server.serve_forever()
+    return make_server(host, port, guarded, WSGIServer, handler_class=Quiet)
 
 
 def prepare_dir(base: str | None = None) -> Path:

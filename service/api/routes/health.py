@@ -27,8 +27,8 @@ def readyz(ctx: ContextDep) -> dict[str, object] | Response:
 
 def check_metrics_token(ctx: ContextDep, credentials: Credentials) -> None:
     token = ctx.settings.metrics_token
-    if token is not None and not hmac.compare_digest(
-            secret_of(credentials).encode(), token.get_secret_value().encode()):
+    expected = token.get_secret_value() if token is not None else ""  # empty: unset
+    if expected and not hmac.compare_digest(secret_of(credentials).encode(), expected.encode()):
         raise Unauthorized("/metrics needs FTM_METRICS_TOKEN as a bearer token.",
                            headers={"WWW-Authenticate": "Bearer"})
 
