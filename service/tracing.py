@@ -47,7 +47,8 @@ def configure(service_name: str) -> None:
 def build_exporter(name: str) -> Any:
     if name == "console":
         from opentelemetry.sdk.trace.export import ConsoleSpanExporter
-        return ConsoleSpanExporter()
+        return ConsoleSpanExporter(  # one line a span, like every other line the service writes
+            formatter=lambda span: span.to_json(indent=None) + "\n")
     if name == "otlp":
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
         return OTLPSpanExporter()
@@ -71,7 +72,8 @@ def instrument_app(app: Any) -> None:
     if _provider is None:
         return
     from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
-    FastAPIInstrumentor.instrument_app(app, tracer_provider=_provider, excluded_urls=NOT_TRACED)
+    FastAPIInstrumentor.instrument_app(app, tracer_provider=_provider, excluded_urls=NOT_TRACED,
+                                       exclude_spans=["receive", "send"])  # a span per chunk
 
 
 def carrier() -> dict[str, str]:

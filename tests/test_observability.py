@@ -1,7 +1,8 @@
 """A live stack as an operator runs it (the API on uvicorn and `python -m worker` as processes
-writing log files, the emulator over HTTP): a journey from upload to a succeeded job, then what
-the operator gets: logs that are all JSON and carry the request into the worker, and a worker
-/metrics whose provider counters moved."""
+writing log files, the emulator over HTTP), traced to the console: a journey from upload to a
+succeeded job, then what the operator gets: logs that are all JSON and carry the request into
+the worker, one trace across both processes, and a worker /metrics whose provider counters
+moved."""
 
 import os
 import subprocess
@@ -49,7 +50,9 @@ def stack(redis_client, redis_url: str, emulator: str, tmp_path: Path) -> Iterat
            "FTM_ADMIN_KEY": ADMIN_KEY, "FTM_LOG_LEVEL": "INFO", "OPENAI_BASE_URL": emulator,
            "OPENAI_API_KEY": EMULATOR_KEY, "FTM_SYNC_INTERVAL_RUNNING_SECONDS": "1",
            "FTM_SYNC_INTERVAL_QUEUED_SECONDS": "1", "FTM_SYNC_SWEEP_SECONDS": "1",
-           "FTM_WORKER_METRICS_PORT": str(metrics_port), "PYTHONUNBUFFERED": "1"}
+           "FTM_WORKER_METRICS_PORT": str(metrics_port), "PYTHONUNBUFFERED": "1",
+           "OTEL_TRACES_EXPORTER": "console", "OTEL_BSP_SCHEDULE_DELAY": "200"}
+    env.pop("OTEL_SDK_DISABLED", None)
     logs = {"api": tmp_path / "api.log", "worker": tmp_path / "worker.log"}
     with ExitStack() as processes:
         start([sys.executable, "-m", "uvicorn", "service.api.app:create_app", "--factory",
@@ -58,7 +61,8 @@ def stack(redis_client, redis_url: str, emulator: str, tmp_path: Path) -> Iterat
         start([sys.executable, "-m", "worker"], env, logs["worker"], processes)
         api, metrics = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{metrics_port}/metrics"
         wait_until(lambda: answers(f"{api}/healthz") and answers(metrics), timeout=60, every=0.2)
-        yield {"api": api, "metrics": metrics, "logs": logs}
+        # stop: the processes end, exporting the spans they still hold
+        yield {"api": api, "metrics": metrics, "logs": logs, "stop": processes.close}
 
 
 def answers(url: str) -> bool:
@@ -127,6 +131,7 @@ def test_logs_are_json_and_follow_the_request_into_the_worker(stack, tmp_path: P
     assert retrieved >= 1
     assert "ftm_worker_task_duration_seconds_bucket" in httpx.get(metrics).text
 
+    stack["stop"]()
     api_lines, worker_lines = (json_lines(stack["logs"][name]) for name in ("api", "worker"))
     assert any(line.get("event") == "http.request" and line.get("request_id") == LAUNCH_ID
                for line in api_lines)
@@ -141,3 +146,20 @@ def test_logs_are_json_and_follow_the_request_into_the_worker(stack, tmp_path: P
     everything = api_lines + worker_lines
     assert not [line for line in everything if "HTTP Request:" in str(line.get("event"))]
     assert not [line for line in worker_lines if line.get("task") == "sync_due_jobs"]
+    assert_one_trace(api_lines, worker_lines)
+
+
+def assert_one_trace(api_lines: list[dict[str, Any]], worker_lines: list[dict[str, Any]]) -> None:
+    """The launch request's span (API) and its task's and provider call's spans (worker) share
+    one trace."""
+    def spans(lines: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
+        return [line for line in lines if line.get("name") == name and "context" in line]
+
+    request = spans(api_lines, "POST /v1/jobs")
+    assert len(request) == 1, "the launch request's span"
+    trace_id = request[0]["context"]["trace_id"]
+    task = [s for s in spans(worker_lines, "task launch_job")
+            if s["context"]["trace_id"] == trace_id]
+    assert len(task) == 1 and task[0]["kind"] == "SpanKind.CONSUMER"
+    create = spans(worker_lines, "openai fine_tuning.jobs.create")
+    assert [s["parent_id"] for s in create] == [task[0]["context"]["span_id"]]
