@@ -141,3 +141,28 @@ def test_the_health_check_passes_against_the_command(image_command):
     lines = [orjson.loads(line) for line in log.read_text().splitlines()]
     assert any(line.get("event") == "http.request" for line in lines)
     assert not [line for line in lines if line.get("logger") == "uvicorn.access"]
+
+
+def test_env_example_names_only_real_settings():
+    from service.settings import Settings
+
+    known = {f"FTM_{name.upper()}" for name in Settings.model_fields}
+    known |= {str(field.validation_alias) for field in Settings.model_fields.values()
+              if field.validation_alias}
+    names = [line.split("=", 1)[0] for line in (ROOT / ".env.example").read_text().splitlines()
+             if line and not line.startswith("#")]
+    assert "FTM_ADMIN_KEY" in names
+    assert [n for n in names if n not in known and not n.startswith("OTEL_")] == []
+
+
+def test_variables_compose_passes_empty_are_unset(monkeypatch, tmp_path):
+    from service.settings import Settings
+
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_ORG_ID", "OPENAI_WEBHOOK_SECRET",
+                 "FTM_METRICS_TOKEN"):
+        monkeypatch.setenv(name, "")  # as `${NAME:-}` in docker-compose.yml passes them
+    monkeypatch.chdir(tmp_path)  # no .env
+    settings = Settings(admin_key=ADMIN_KEY)
+    assert settings.openai_base_url is None and settings.openai_org_id is None
+    assert settings.openai_api_key is None and settings.openai_webhook_secret is None
+    assert settings.metrics_token is None

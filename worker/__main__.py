@@ -50,7 +50,7 @@ def start_exporter(settings: Settings, worker: metrics.MeteredWorker) -> BasePro
     exporter = multiprocessing.get_context("spawn").Process(
         target=metrics.serve, daemon=True,
         args=(str(worker.metrics_dir), settings.worker_metrics_host,
-              settings.worker_metrics_port, token))
+              settings.worker_metrics_port, token, settings.log_level))
     exporter.start()
     return exporter
 

@@ -5,6 +5,7 @@ process beside the worker adds those up and serves them."""
 import json
 import os
 import threading
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator
@@ -19,10 +20,12 @@ from rq.job import Job
 from rq.queue import Queue
 
 import service.metrics  # noqa: F401 - registers the families the exporter serves
-from service import tracing
+from service import logs, tracing
+from service.logs import log
 
 Key = tuple[str, tuple[tuple[str, str], ...]]
 SUFFIXES = ("_total", "_bucket", "_count", "_sum")
+FOLD_SECONDS = 5.0
 
 
 def snapshot() -> dict[Key, float]:
@@ -49,7 +52,7 @@ class MeteredWorker(Worker):
     metrics_dir: Path | None = None
 
     def perform_job(self, job: Job, queue: Queue) -> bool:  # runs in the fork
-        before = snapshot()
+        before = snapshot() if self.metrics_dir is not None else {}
         try:
             return super().perform_job(job, queue)
         finally:
@@ -65,16 +68,23 @@ class Gains:
         self.directory, self.lock = directory, threading.Lock()
         self.totals: dict[Key, float] = defaultdict(float)
 
-    def fold(self) -> None:
-        for path in sorted(self.directory.glob("*.json")):
-            for name, labels, value in json.loads(path.read_text()):
-                self.totals[(name, tuple(sorted(labels.items())))] += value
-            path.unlink()
+    def fold(self) -> dict[Key, float]:
+        """Add up the files the forks left (and remove them); the totals so far."""
+        with self.lock:
+            for path in sorted(self.directory.glob("*.json")):
+                for name, labels, value in json.loads(path.read_text()):
+                    self.totals[(name, tuple(sorted(labels.items())))] += value
+                path.unlink()
+            return dict(self.totals)
+
+    def fold_every(self, seconds: float) -> None:
+        """Keep the directory small between scrapes (a fork leaves a file per task)."""
+        while True:
+            time.sleep(seconds)
+            self.fold()
 
     def collect(self) -> Iterator[Metric]:
-        with self.lock:
-            self.fold()
-            totals = dict(self.totals)
+        totals = self.fold()
         for family in REGISTRY.collect():
             if family.name.startswith("ftm_") and family.type in ("counter", "histogram"):
                 yield with_totals(family, totals)
@@ -106,15 +116,24 @@ class Quiet(WSGIRequestHandler):
         pass
 
 
-def serve(directory: str, host: str, port: int, token: str | None) -> None:
+def serve(directory: str, host: str, port: int, token: str | None, log_level: str) -> None:
     """The exporter process."""
-    exporter(Path(directory), host, port, token).serve_forever()
+    logs.configure(log_level)
+    try:
+        server = exporter(Path(directory), host, port, token)
+    except OSError as exc:
+        log.error("worker.metrics.unavailable", host=host, port=port, error=str(exc))
+        return
+    log.info("worker.metrics.serving", host=host, port=server.server_port)
+    server.serve_forever()
 
 
 def exporter(directory: Path, host: str, port: int, token: str | None) -> WSGIServer:
     """/metrics on host:port, behind a bearer token if one is set."""
+    gains = Gains(directory)
+    threading.Thread(target=gains.fold_every, args=(FOLD_SECONDS,), daemon=True).start()
     registry = CollectorRegistry(auto_describe=True)
-    registry.register(Gains(directory))  # type: ignore[arg-type]
+    registry.register(gains)  # type: ignore[arg-type]
     app = make_wsgi_app(registry)
 
     def guarded(environ: dict[str, Any], start_response: Any) -> Any:

@@ -1,14 +1,19 @@
 """The worker's exporter adds up what each task's fork gained, and serves it as Prometheus text."""
 
+import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import orjson
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from service.metrics import PROVIDER_REQUESTS, TASK_SECONDS
+from tests.conftest import ROOT
 from worker import metrics
 
 
@@ -56,3 +61,16 @@ def test_a_token_guards_the_worker_metrics(exporter):
     url, _ = exporter
     assert httpx.get(url).status_code == 401
     assert httpx.get(url, headers={"Authorization": "Bearer wrong"}).status_code == 401
+
+
+def test_a_port_in_use_is_one_json_line_and_no_traceback(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code = f"from worker.metrics import serve; serve({str(tmp_path)!r}, '127.0.0.1', {port}, '', 'INFO')"
+        run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                             text=True, timeout=60, check=True)
+    lines = [orjson.loads(line) for line in (run.stdout + run.stderr).splitlines()]
+    assert [line["event"] for line in lines] == ["worker.metrics.unavailable"]
+    assert lines[0]["port"] == port and lines[0]["level"] == "error"
