@@ -33,7 +33,7 @@ def queue_wait(job: Job | None) -> float | None:
 
 
 def task(routine: bool = False) -> Callable[[Callable[..., None]], Callable[..., None]]:
-    """Wrap a task; routine ones (sweeps, syncs) log at debug."""
+    """Wrap a task; routine ones (sweeps, syncs) log at debug, unless they fail."""
     def wrap(fn: Callable[..., None]) -> Callable[..., None]:
         name, signature = fn.__name__, inspect.signature(fn)
         level = "debug" if routine else "info"
@@ -59,7 +59,7 @@ def task(routine: bool = False) -> Callable[[Callable[..., None]], Callable[...,
                     seconds = time.perf_counter() - started
                     TASKS.labels(name, outcome).inc()
                     TASK_SECONDS.labels(name).observe(seconds)
-                    getattr(log, level)("task.done", outcome=outcome, duration_ms=round(seconds * 1000, 1))
+                    getattr(log, level if outcome == "ok" else "warning")("task.done", outcome=outcome, duration_ms=round(seconds * 1000, 1))
 
         return run
     return wrap
