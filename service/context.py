@@ -6,8 +6,10 @@ from datetime import timedelta
 from functools import cached_property
 
 import redis
+import structlog
 from rq import Queue
 
+from service import tracing
 from service.provider.gateway import Gateway
 from service.settings import Settings
 from service.storage import Storage, build_storage
@@ -39,12 +41,22 @@ class Context:
 
     def enqueue(self, task: str, *args: object, delay: float = 0.0, **options: object) -> None:
         """Queue `worker.tasks.<task>(*args)` by name, to run after delay seconds; the API
-        never imports the worker."""
+        never imports the worker. The task carries the request id and trace it was queued in."""
         name = f"worker.tasks.{task}"
+        options.setdefault("meta", carried())
         if delay > 0:
             self.queue.enqueue_in(timedelta(seconds=delay), name, *args, **options)  # type: ignore[arg-type]
         else:
             self.queue.enqueue(name, *args, **options)  # type: ignore[arg-type]
+
+
+def carried() -> dict[str, object]:
+    """What a queued task takes from the request (or task) that queued it: its ids, its trace."""
+    bound = structlog.contextvars.get_contextvars()
+    meta: dict[str, object] = {k: bound[k] for k in ("request_id",) if bound.get(k)}
+    if trace := tracing.carrier():
+        meta["trace"] = trace
+    return meta
 
 
 def build_context(settings: Settings) -> Context:

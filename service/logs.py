@@ -1,4 +1,5 @@
-"""One JSON object per line; secrets are dropped by a processor, never left to callers."""
+"""One JSON object per line, from the service and from the libraries it runs on (RQ, httpx,
+uvicorn); secrets are dropped by a processor, never left to callers."""
 
 import logging
 import re
@@ -10,6 +11,12 @@ import structlog
 SECRET_FIELDS = {"authorization", "api_key", "openai_api_key", "admin_key", "key", "secret",
                  "password", "token"}
 SECRET_VALUE = re.compile(r"(sk-[A-Za-z0-9_\-]{6,}|ftm_[A-Za-z0-9_\-]{6,}|whsec_[A-Za-z0-9+/=]{6,})")
+# Library lines written for every task or provider request: debug, not info.
+ROUTINE = ("Worker %s: %s: %s", "Successfully completed", "Worker %s: job %s result",
+           "Worker %s: cleaning registries", "Enqueued job ", "HTTP Request:")
+# Loggers that bring their own handlers; their lines go through the root's JSON one instead.
+OWN_HANDLERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "rq.worker", "rq.cron",
+                "rq.scheduler")
 
 
 def redact(value: Any) -> Any:
@@ -27,14 +34,72 @@ def drop_secrets(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
     return redact(event)  # type: ignore[no-any-return]
 
 
-def configure(level: str = "INFO") -> None:
-    logging.basicConfig(format="%(message)s", stream=sys.stdout, level=level.upper())
-    structlog.configure(
-        processors=[structlog.contextvars.merge_contextvars, structlog.processors.add_log_level,
-                    structlog.processors.TimeStamper(fmt="iso", utc=True),
+class Routine(logging.Filter):
+    """Demotes the libraries' per-task and per-request info lines to debug."""
+
+    def __init__(self, level: int) -> None:
+        super().__init__()
+        self.level = level
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if (record.levelno == logging.INFO and isinstance(record.msg, str)
+                and record.msg.startswith(ROUTINE)):
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return record.levelno >= self.level
+
+
+class StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to the sys.stdout of the moment, as structlog's own lines do."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, _: Any) -> None:
+        pass
+
+
+SHARED = [structlog.contextvars.merge_contextvars, structlog.processors.add_log_level,
+          structlog.processors.TimeStamper(fmt="iso", utc=True)]
+
+
+def library_handler(level: int) -> logging.Handler:
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[*SHARED, structlog.stdlib.add_logger_name],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                     structlog.processors.format_exc_info, drop_secrets,
+                    structlog.processors.JSONRenderer()])
+    handler = StdoutHandler()
+    handler.setFormatter(formatter)
+    handler.addFilter(Routine(level))
+    handler.ftm = True  # type: ignore[attr-defined]
+    return handler
+
+
+def route_libraries(level: int) -> None:
+    """The root logger writes JSON; libraries' loggers hand their lines to it."""
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if getattr(h, "ftm", False)]:
+        root.removeHandler(old)
+    root.addHandler(library_handler(level))
+    root.setLevel(level)
+    for name in OWN_HANDLERS:
+        logger = logging.getLogger(name)
+        if logger.handlers:  # one without any was silenced (uvicorn --no-access-log): stays so
+            logger.handlers.clear()
+            logger.propagate = True
+            logger.setLevel(logging.NOTSET)
+    logging.captureWarnings(True)
+
+
+def configure(level: str = "INFO") -> None:
+    number = logging.getLevelName(level.upper())
+    route_libraries(number)
+    structlog.configure(
+        processors=[*SHARED, structlog.processors.format_exc_info, drop_secrets,
                     structlog.processors.JSONRenderer()],
-        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
+        wrapper_class=structlog.make_filtering_bound_logger(number),
         # Not cached: a later configure() (another app in the process) takes effect, and each
         # line goes to the sys.stdout of its moment.
         logger_factory=structlog.PrintLoggerFactory(), cache_logger_on_first_use=False)

@@ -4,7 +4,7 @@ import sys
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -80,7 +80,20 @@ class Settings(BaseSettings):
     evaluation_slice_seconds: float = Field(600.0, gt=0, description="online runs re-queue after")
     evaluation_batch_poll_seconds: float = Field(30.0, gt=0, description="provider batch checks")
     evaluation_batch_max_requests: int = Field(50_000, gt=0, description="per provider batch")
+    metrics_token: SecretStr | None = Field(
+        None, description="bearer token /metrics (API and worker) asks for; unset: open")
+    worker_metrics_port: int | None = Field(
+        None, ge=0, le=65535, description="port of the worker's /metrics; unset: none")
+    worker_metrics_host: str = Field("127.0.0.1", description="address the worker's /metrics "
+                                     "listens on (0.0.0.0 in a container)")
     fault_points: list[str] = Field([], description="test only: points where a worker dies once")
+
+    @field_validator("openai_api_key", "openai_base_url", "openai_org_id", "openai_webhook_secret",
+                     "metrics_token", "s3_bucket", "s3_endpoint_url", mode="before")
+    @classmethod
+    def empty_is_unset(cls, value: object) -> object:
+        """`VAR=` (as compose passes `${VAR:-}`) means unset, not an empty URL or key."""
+        return None if value == "" else value
 
 
 def load_settings() -> Settings:

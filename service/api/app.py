@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 
-from service import __version__, logs
+from service import __version__, logs, tracing
 from service.api import middleware, problems
 from service.api.routes import (
     admin,
@@ -59,4 +59,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(middleware.BodyLimit, context=context)
     app.add_middleware(middleware.StoreOutage)
     app.add_middleware(middleware.RequestContext)
+    tracing.configure("finetune-manager-api")
+    tracing.instrument_app(app)
     return app

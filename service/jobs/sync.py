@@ -17,13 +17,14 @@ from service.errors import ProviderError, ProviderRejected
 from service.jobs import events, launch, lifecycle, schedule
 from service.jobs.models import TERMINAL, Job, JobError, JobStatus, Progress
 from service.logs import log
+from service.metrics import SYNC_LAG
 from service.models import registry
 from service.store import keys, locks
 from service.webhooks.service import notify
 
 CLAIM = """
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
-for _, id in ipairs(due) do redis.call('ZADD', KEYS[1], 'XX', ARGV[3], id) end
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'WITHSCORES', 'LIMIT', 0, ARGV[2])
+for i = 1, #due, 2 do redis.call('ZADD', KEYS[1], 'XX', ARGV[3], due[i]) end
 return due
 """
 LEASE_SECONDS = 120
@@ -37,8 +38,10 @@ def sweep(ctx: Context) -> int:
     """Queue syncs for the due jobs, a few a task; each job is leased so a lost task costs one
     lease, not a job."""
     now = clock.now_precise()
-    claimed = [raw.decode() for raw in
-               ctx.redis.eval(CLAIM, 1, keys.jobs_due(), now, BATCH, now + LEASE_SECONDS)]
+    due = ctx.redis.eval(CLAIM, 1, keys.jobs_due(), now, BATCH, now + LEASE_SECONDS)
+    claimed = [raw.decode() for raw in due[::2]]
+    for score in due[1::2]:
+        SYNC_LAG.observe(max(0.0, now - float(score)))
     for start in range(0, len(claimed), SYNCS_PER_TASK):
         ctx.enqueue("sync_jobs", claimed[start:start + SYNCS_PER_TASK], job_timeout=LEASE_SECONDS)
     launch.retry_waiting(ctx)

@@ -14,8 +14,9 @@ from service.errors import InvalidRequest
 from service.logs import log
 from service.store import keys
 
-TOKENS = Counter("ftm_playground_tokens_total", "Tokens used through the playground",
-                 ["model", "kind"])
+TOKENS = Counter("ftm_playground_tokens_total", "Tokens used through the playground, by the "
+                 "model's kind (base, fine_tuned) and the tokens' (prompt, completion)",
+                 ["model_kind", "kind"])
 Tokens = tuple[int, int]
 
 
@@ -65,7 +66,8 @@ def record(ctx: Context, project_id: str, model: str, tokens: Tokens | None) -> 
     except redis.RedisError as exc:
         # The answer is already on its way; losing a count must not break it.
         log.warning("playground.usage.not_recorded", model=model, error=type(exc).__name__)
-    TOKENS.labels(model, "prompt").inc(prompt)
-    TOKENS.labels(model, "completion").inc(completion)
+    model_kind = "fine_tuned" if model.startswith("ft:") else "base"  # ids would be unbounded
+    TOKENS.labels(model_kind, "prompt").inc(prompt)
+    TOKENS.labels(model_kind, "completion").inc(completion)
     log.info("playground.usage", project_id=project_id, model=model, prompt_tokens=prompt,
              completion_tokens=completion, cost_usd=cost, reported=tokens is not None)

@@ -4,7 +4,8 @@ cap shared by every process, and the SDK's errors mapped to the service's own.""
 import asyncio
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
 import openai
@@ -12,6 +13,7 @@ import redis
 from openai.types import FileObject
 from tenacity import AsyncRetrying, RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
+from service import tracing
 from service.errors import (
     ProviderAuthFailed,
     ProviderCapacity,
@@ -21,6 +23,13 @@ from service.errors import (
     ProviderUnavailable,
 )
 from service.logs import log, redact
+from service.metrics import (
+    PROVIDER_REQUESTS,
+    PROVIDER_RETRIES,
+    PROVIDER_SECONDS,
+    RATE_LIMIT_WAIT_SECONDS,
+    RATE_LIMIT_WAITS,
+)
 from service.settings import Settings
 from service.store.buckets import Bucket
 
@@ -55,6 +64,52 @@ def retry_after(exc: BaseException | None) -> float | None:
         if 0 <= seconds <= MAX_RETRY_AFTER:
             return seconds
     return None
+
+
+def outcome_of(exc: BaseException) -> str:
+    """A bounded label for how a provider request ended."""
+    if is_capacity_refusal(exc):
+        return "capacity"
+    for kind, outcome in ((openai.RateLimitError, "rate_limited"),
+                          (openai.APIConnectionError, "connection_error"),
+                          (openai.AuthenticationError | openai.PermissionDeniedError,
+                           "auth_failed")):
+        if isinstance(exc, kind):
+            return outcome
+    if isinstance(exc, openai.APIStatusError):
+        return "server_error" if exc.status_code >= 500 else "rejected"
+    return "error"
+
+
+def route_of(fn: Callable[..., object], args: tuple[object, ...]) -> str:
+    """The SDK method below openai.resources (fine_tuning.jobs.create), or a raw call's path."""
+    owner = getattr(fn, "__self__", None)
+    module = type(owner).__module__ if owner is not None else getattr(fn, "__module__", "")
+    name = getattr(fn, "__name__", "call")
+    if module.startswith("openai.resources."):
+        parts: list[str] = []
+        for part in module.removeprefix("openai.resources.").split("."):
+            if not parts or parts[-1] != part:  # fine_tuning.jobs.jobs -> fine_tuning.jobs
+                parts.append(part)
+        return ".".join([*parts, name])
+    if args and isinstance(args[0], str):  # client.post("/chat/completions", ...)
+        return args[0].strip("/").replace("/", ".")
+    return name.removeprefix("get_")
+
+
+@contextmanager
+def measured(route: str) -> Iterator[None]:
+    """One provider request: counted by outcome, timed, and a client span when tracing."""
+    started, outcome = time.perf_counter(), "ok"
+    try:
+        with tracing.client_span(f"openai {route}", {"ftm.provider.route": route}):
+            yield
+    except BaseException as exc:
+        outcome = outcome_of(exc)
+        raise
+    finally:
+        PROVIDER_REQUESTS.labels(route, outcome).inc()
+        PROVIDER_SECONDS.labels(route).observe(time.perf_counter() - started)
 
 
 def to_service_error(exc: openai.OpenAIError) -> ProviderError:
@@ -103,30 +158,38 @@ class Gateway:
         exponential = self.base_delay * 2 ** (state.attempt_number - 1)
         return min(MAX_RETRY_AFTER, exponential * (0.5 + random.random()))
 
-    def log_retry(self, state: RetryCallState) -> None:
-        exc = state.outcome.exception() if state.outcome else None
-        log.warning("provider.retry", attempt=state.attempt_number, error=type(exc).__name__)
+    def log_retry(self, route: str) -> Callable[[RetryCallState], None]:
+        def before_sleep(state: RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            PROVIDER_RETRIES.labels(route).inc()
+            log.warning("provider.retry", route=route, attempt=state.attempt_number,
+                        error=type(exc).__name__)
+        return before_sleep
 
-    def retrying(self) -> Retrying:
+    def retrying(self, route: str) -> Retrying:
         return Retrying(stop=stop_after_attempt(self.attempts), wait=self.backoff,
-                        retry=retry_if_exception(is_transient), before_sleep=self.log_retry,
-                        reraise=True)
+                        retry=retry_if_exception(is_transient),
+                        before_sleep=self.log_retry(route), reraise=True)
 
     def wait_for_turn(self) -> None:
         while (wait := self.bucket.take()) > 0:
+            count_wait(wait)
             time.sleep(wait)
 
     async def await_turn(self) -> None:
         while (wait := self.bucket.take()) > 0:
+            count_wait(wait)
             await asyncio.sleep(wait)
 
     def call(self, fn: Callable[..., T], *args: object, **kwargs: object) -> T:
         """fn(*args, **kwargs) under the shared rate cap, retried while transient."""
+        route = route_of(fn, args)
         try:
-            for attempt in self.retrying():
+            for attempt in self.retrying(route):
                 with attempt:
                     self.wait_for_turn()
-                    return fn(*args, **kwargs)
+                    with measured(route):
+                        return fn(*args, **kwargs)
         except openai.OpenAIError as exc:
             raise to_service_error(exc) from None
         raise AssertionError("unreachable")
@@ -145,14 +208,21 @@ class Gateway:
 
     async def acall(self, fn: Callable[..., Awaitable[T]], *args: object,
                     **kwargs: object) -> T:
+        route = route_of(fn, args)
         retrying = AsyncRetrying(stop=stop_after_attempt(self.attempts), wait=self.backoff,
                                  retry=retry_if_exception(is_transient),
-                                 before_sleep=self.log_retry, reraise=True)
+                                 before_sleep=self.log_retry(route), reraise=True)
         try:
             async for attempt in retrying:
                 with attempt:
                     await self.await_turn()
-                    return await fn(*args, **kwargs)
+                    with measured(route):
+                        return await fn(*args, **kwargs)
         except openai.OpenAIError as exc:
             raise to_service_error(exc) from None
         raise AssertionError("unreachable")
+
+
+def count_wait(seconds: float) -> None:
+    RATE_LIMIT_WAITS.inc()
+    RATE_LIMIT_WAIT_SECONDS.inc(seconds)

@@ -9,6 +9,7 @@ from redis.client import Pipeline
 from service import clock
 from service.context import Context
 from service.logs import log
+from service.metrics import WEBHOOK_DELIVERIES
 from service.settings import Settings
 from service.store import keys, locks
 from service.webhooks import signing, targets
@@ -20,6 +21,8 @@ GROWTH = 5  # 5 s, 25 s, ~2 min, ~10 min, ~52 min, ~4.3 h, then the cap
 MAX_DELAY_SECONDS = 6 * 3600
 OVERDUE_BATCH = 500
 USER_AGENT = "finetune-manager-webhooks/0.1"
+OUTCOMES = {DeliveryStatus.succeeded: "delivered", DeliveryStatus.pending: "retrying",
+            DeliveryStatus.failed: "failed"}
 
 
 def queue(ctx: Context, delivery: Delivery, body: str) -> None:
@@ -54,6 +57,7 @@ def run(ctx: Context, delivery_id: str) -> None:
             return
         delay = retry_delay(ctx.settings, delivery.attempts + 1)
         delivery = record(ctx, delivery_id, post(ctx.settings, delivery, body.decode(), secret), delay)
+        WEBHOOK_DELIVERIES.labels(OUTCOMES[delivery.status]).inc()
         if delivery.status == DeliveryStatus.pending:
             ctx.enqueue("deliver_webhook", delivery_id, delay=delay)
         elif delivery.status == DeliveryStatus.failed:
@@ -122,6 +126,7 @@ def give_up(ctx: Context, delivery_id: str, reason: str) -> None:
     ctx.store.update(Delivery, delivery_id, lambda delivery: delivery.model_copy(update={
         "status": DeliveryStatus.failed, "last_error": reason, "next_attempt_at": None}),
         extra=track_pending)
+    WEBHOOK_DELIVERIES.labels("abandoned").inc()
     log.info("webhook.delivery.abandoned", delivery_id=delivery_id)
 
 

@@ -101,7 +101,8 @@ def test_health_ready_and_metrics(client, auth):
     client.get("/v1/datasets", headers=auth)
     metrics = client.get("/metrics").text
     assert 'ftm_http_requests_total{method="GET",route="/v1/datasets",status="200"}' in metrics
-    assert "ftm_queue_depth" in metrics
+    assert "ftm_queue_depth" not in metrics  # global: on /metrics/cluster, not per replica
+    assert "ftm_queue_depth" in client.get("/metrics/cluster").text
 
 
 @pytest.mark.parametrize("settings_overrides", [{"redis_url": "redis://127.0.0.1:1/0"}])

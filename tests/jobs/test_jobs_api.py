@@ -73,7 +73,7 @@ def test_happy_path_to_succeeded(client, ctx, auth, emulator):
 
 
 def jobs_gauge(client) -> dict[str, float]:
-    lines = [line for line in client.get("/metrics").text.splitlines()
+    lines = [line for line in client.get("/metrics/cluster").text.splitlines()
              if line.startswith("ftm_jobs{")]
     return {line.split('"')[1]: float(line.rsplit(" ", 1)[1]) for line in lines}
 

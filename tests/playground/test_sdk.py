@@ -48,7 +48,8 @@ def test_stream_with_usage_ends_with_a_usage_chunk(live, caller, fine_tuned):
         stream_options={"include_usage": True}))
     assert chunks[-1].choices == [] and chunks[-1].usage.total_tokens > 0
     metrics = httpx.get(f"{live}/metrics").text
-    assert f'ftm_playground_tokens_total{{kind="completion",model="{fine_tuned}"}}' in metrics
+    assert 'ftm_playground_tokens_total{kind="completion",model_kind="fine_tuned"}' in metrics
+    assert fine_tuned not in metrics  # no model ids in labels
 
 
 def test_stream_is_framed_as_openai_frames_it(live, caller):

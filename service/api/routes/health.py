@@ -1,10 +1,13 @@
+import hmac
+
 from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from service.api.deps import ContextDep
+from service.api.deps import ContextDep, Credentials, secret_of
 from service.api.problems import problem
 from service.datasets.tokens import unavailable_encodings
-from service.operations import is_redis_reachable, refresh_gauges
+from service.errors import Unauthorized
+from service.operations import cluster_metrics, is_redis_reachable
 
 router = APIRouter(tags=["operations"])
 
@@ -29,7 +32,23 @@ def readyz(ctx: ContextDep) -> dict[str, object] | Response:
     return {"status": "ready", "checks": checks}
 
 
+def check_metrics_token(ctx: ContextDep, credentials: Credentials) -> None:
+    token = ctx.settings.metrics_token
+    expected = token.get_secret_value() if token is not None else ""  # empty: unset
+    if expected and not hmac.compare_digest(secret_of(credentials).encode(), expected.encode()):
+        raise Unauthorized("/metrics needs FTM_METRICS_TOKEN as a bearer token.",
+                           headers={"WWW-Authenticate": "Bearer"})
+
+
 @router.get("/metrics", include_in_schema=False)
-def metrics(ctx: ContextDep) -> Response:
-    refresh_gauges(ctx)
+def metrics(ctx: ContextDep, credentials: Credentials) -> Response:
+    """This process's own series: scrape every replica."""
+    check_metrics_token(ctx, credentials)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+@router.get("/metrics/cluster", include_in_schema=False)
+def metrics_cluster(ctx: ContextDep, credentials: Credentials) -> Response:
+    """Gauges of the whole deployment, read from Redis: scrape one address, not each replica."""
+    check_metrics_token(ctx, credentials)
+    return Response(cluster_metrics(ctx), media_type=CONTENT_TYPE_LATEST)
