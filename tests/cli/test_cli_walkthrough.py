@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from tests.datagen import reflections_csv
 from tests.test_readme import make_run, port_of
 
@@ -60,7 +62,9 @@ def test_ftm_runs_the_walkthrough(tmp_path: Path) -> None:
         assert ftm.json("models", "delete", model)["deleted"] is True
         gone = ftm.run("chat", model, "hi")
         assert gone.returncode == 1 and "model_not_found" in gone.stderr
-        check_failures(ftm, parts)
+        emulator = stack.line("no OPENAI_API_KEY: using the built-in OpenAI emulator at ")
+        assert emulator is not None
+        check_failures(ftm, parts, emulator.strip().removesuffix("/v1"))
 
 
 def run_job(ftm: Cli, parts: dict[str, str]) -> Any:
@@ -91,7 +95,9 @@ def evaluate(ftm: Cli, test_set: str, job: dict[str, Any]) -> None:
     assert "confusion matrix" in readable.stdout and "accuracy" in readable.stdout
 
 
-def check_failures(ftm: Cli, parts: dict[str, str]) -> None:
+def check_failures(ftm: Cli, parts: dict[str, str], emulator: str) -> None:
+    # The provider holds the next job, so it is still running when it is cancelled.
+    httpx.post(f"{emulator}/__emulator/faults", json={"stall_next_jobs": 1}).raise_for_status()
     job = ftm.json("jobs", "create", "--model", "gpt-4o-mini-2024-07-18", "-t", parts["train"])
     assert ftm.json("jobs", "cancel", job["id"])["id"] == job["id"]
     followed = ftm.run("jobs", "follow", job["id"], "--json")
