@@ -49,17 +49,22 @@ class ThreadWorker(SimpleWorker):
         pass
 
 
-def run_evaluation(client: Any, ctx: Any, headers: dict[str, str], evaluation_id: str) -> Any:
-    """Run queued and scheduled tasks until the evaluation ends; answer it."""
-    def work() -> None:
+def work(ctx: Any) -> None:
+    """Run queued and due scheduled tasks in a worker thread, until none is left."""
+    def burst() -> None:
         use_context(ctx)
         ThreadWorker([ctx.queue], connection=ctx.redis).work(
             burst=True, with_scheduler=True, logging_level="WARNING")
 
+    thread = threading.Thread(target=burst)
+    thread.start()
+    thread.join()
+
+
+def run_evaluation(client: Any, ctx: Any, headers: dict[str, str], evaluation_id: str) -> Any:
+    """Run queued and scheduled tasks until the evaluation ends; answer it."""
     def ended() -> Any:
-        thread = threading.Thread(target=work)
-        thread.start()
-        thread.join()
+        work(ctx)
         current = client.get(f"/v1/evaluations/{evaluation_id}", headers=headers).json()
         return current if current["status"] in TERMINAL else None
 

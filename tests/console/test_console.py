@@ -3,18 +3,21 @@ answers, the key shared between tabs, a job's controls and the job form's datase
 test_walkthrough.py follows the whole journey."""
 
 import re
+from typing import Any
 
 import pytest
 
-from tests.console.conftest import find_chromium
-from tests.factories import chat_dataset, run_tasks, upload
+from service.jobs import sync
+from tests.console.conftest import check_page, find_chromium
+from tests.datagen import LEVELS, USER_TEMPLATE, reflections_csv
+from tests.factories import chat_dataset, ready_dataset, run_tasks, upload, wait_until
 
 if find_chromium() is None:
     pytest.skip("no Chromium executable found (apt-get install chromium, or set FTM_CHROMIUM)",
                 allow_module_level=True)
 expect = pytest.importorskip("playwright.sync_api",
                              reason="the playwright package is not installed").expect
-from tests.console.steps import MODEL, new_key, sign_in
+from tests.console.steps import MODEL, new_key, sign_in, work
 
 
 def test_console_shows_the_api_errors(client, ctx, live_url, page):
@@ -121,3 +124,42 @@ def test_fine_tuning_an_invalid_dataset_preselects_no_other(client, ctx, live_ur
     assert client.get("/v1/jobs", headers=headers).json()["data"] == []
     page.get_by_label("Training dataset").select_option(ready)
     expect(page.get_by_label("Validation dataset")).to_have_value("")
+
+
+def test_a_csv_runs_the_whole_pipeline_in_one_click(client, ctx, live_url, page, tmp_path):
+    key, headers = new_key(client, "pipeline")
+    data = reflections_csv(tmp_path / "reflections.csv", rows=120)
+    csv_id = ready_dataset(client, ctx, headers, data.path, name="reflections")["id"]
+    sign_in(page, live_url, key)
+    page.goto(f"{live_url}/console#/datasets/{csv_id}")
+    page.get_by_label("User message template").fill(USER_TEMPLATE)
+    page.get_by_label("Assistant message template").fill("{Final}")
+    page.get_by_role("button", name="Add a value map").click()  # the last column: Final
+    for value, level in LEVELS.items():
+        page.get_by_label(f"Final value {value} becomes").fill(level)
+    expect(page.locator("#convert-preview li").first.locator(".message.assistant")).to_be_visible()
+    page.get_by_label("Evaluate the fine-tuned model against its base").uncheck()
+    page.get_by_role("button", name="Run the pipeline").click()
+    expect(page).to_have_url(re.compile(r"#/pipelines/pipe_\w+$"))
+    pipeline_id = page.url.rsplit("/", 1)[1]
+
+    def ended() -> Any:
+        sync.sweep(ctx)
+        work(ctx)
+        pipeline = client.get(f"/v1/pipelines/{pipeline_id}", headers=headers).json()
+        return pipeline if pipeline["status"] != "running" else None
+
+    pipeline = wait_until(ended, timeout=120, every=0.05)
+    assert pipeline["status"] == "succeeded", pipeline
+    converted = client.get(f"/v1/datasets/{pipeline['steps'][0]['resource_id']}",
+                           headers=headers).json()
+    assert converted["conversion"]["converted"] == 120 - len(data.empty_answers)
+    first = client.get(f"/v1/datasets/{converted['id']}/rows?limit=1", headers=headers).json()
+    assert first["data"][0]["data"]["messages"][-1]["content"] == LEVELS[
+        data.records[0]["Final"].strip()]
+    expect(page.locator("#pipeline-facts")).to_contain_text("Statussucceeded")
+    steps = page.locator("#pipeline-steps li")
+    expect(steps).to_have_count(len(pipeline["steps"]))
+    for shown, step in zip(steps.all(), pipeline["steps"], strict=True):
+        expect(shown).to_contain_text(f"{step['name']} {step['status']} {step['resource_id']}")
+    check_page(page, "pipeline")

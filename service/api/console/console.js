@@ -195,6 +195,20 @@ window.FTM = (() => {
       d ? h("small", {class: "id"}, ` ${id}`) : null);
   }
 
+  // A job's name: its suffix when it has one, else its id.
+  const jobName = (j) => (j.suffix ? j.suffix : j.id);
+
+  async function jobNames() {
+    return new Map((await all("/v1/jobs")).map((j) => [j.id, j]));
+  }
+
+  function jobLink(known, id) {
+    if (!id) return null;
+    const j = known.get(id);
+    return h("span", {}, link(`#/jobs/${enc(id)}`, j ? jobName(j) : id),
+      j && j.suffix ? h("small", {class: "id"}, ` ${id}`) : null);
+  }
+
   // Server-sent events from a fetch body (EventSource cannot send the Authorization header).
   async function* sseFrames(body) {
     const reader = body.pipeThrough(new TextDecoderStream()).getReader();
@@ -398,5 +412,6 @@ window.FTM = (() => {
   return {DEFAULT_MODEL, TERMINAL_JOB, ACTIVE_EVALUATION, state, routes, $, h, enc, dash, isNum,
     int, num, pct, usd, when, link, badge, code, bytes, facts, table, field, options, bars,
     ApiError, showError, report, notice, request, api, upload, all, datasetNames, datasetLink,
+    jobName, jobNames, jobLink,
     sseFrames, onSubmit, onClick, poll, pagedTable, watchList};
 })();

@@ -165,7 +165,7 @@
 
   async function evaluationView(root, id) {
     const path = `/v1/evaluations/${enc(id)}`;
-    const known = await F.datasetNames();
+    const [known, jobs] = await Promise.all([F.datasetNames(), F.jobNames()]);
     const body = h("div");
     const cancel = h("button", {type: "button", class: "danger"}, "Cancel evaluation");
     let evaluation;
@@ -175,7 +175,7 @@
       cancel.hidden = !F.ACTIVE_EVALUATION.includes(e.status);
       body.replaceChildren(
         facts([["Status", badge(e.status)], ["Dataset", F.datasetLink(known, e.dataset)],
-          ["Job", e.job && link(`#/jobs/${enc(e.job)}`, e.job)], ["Scoring", e.scoring],
+          ["Job", F.jobLink(jobs, e.job)], ["Scoring", e.scoring],
           ["Mode", e.mode], ["Progress", `${int(e.progress.done)} of ${int(e.progress.total)} answers`],
           ["Skipped examples", int(e.skipped_examples)], ["Error", e.error && e.error.message]],
         {id: "evaluation-facts"}),
@@ -194,7 +194,7 @@
       if (evaluation.status !== "succeeded") return;
       const lists = Object.keys(evaluation.results || {}).map((model) => wrongAnswers(evaluation, model));
       body.append(h("section", {id: "evaluation-wrong"}, h("h3", {}, "Wrong answers"),
-        h("div", {class: "side-by-side"}, lists.map((l) => l.el))));
+        h("div", {class: "stacked"}, lists.map((l) => l.el))));
       await Promise.all(lists.map((l) => l.load()));
     };
     const refresh = async () => { evaluation = await F.api(path); show(); };

@@ -60,7 +60,7 @@
     list.map((c) => [int(c.step_number), code(c.fine_tuned_model_checkpoint),
       num(m(c, "train_loss")), num(m(c, "valid_loss")), num(m(c, "full_valid_loss")),
       pct(m(c, "train_mean_token_accuracy")), pct(m(c, "valid_mean_token_accuracy")),
-      when(c.created_at)]), {id: "job-checkpoints"}) : h("p", {id: "job-checkpoints"}, "No checkpoints yet.");
+      when(c.created_at)]), {id: "job-checkpoints"}) : h("p", {id: "job-checkpoints"}, "Checkpoints: none yet.");
   }
 
   function facts_(job, known) {
@@ -160,7 +160,7 @@
         actions.cancel, " ", actions.pause, " ", actions.resume, " ", links),
       h("h3", {}, "Status timeline"), timeline, hyper,
       h("h3", {}, "Training curves"), h("div", {class: "charts"}, loss.el, accuracy.el),
-      h("h3", {}, "Checkpoints"), checkpointBox, h("h3", {}, "Events"), streamState, log);
+      checkpointBox, h("h3", {}, "Events"), streamState, log);
     await Promise.all([redraw(), loadCheckpoints()]);
 
     const onEvent = (event) => {

@@ -111,7 +111,7 @@
     return form;
   }
 
-  const jobName = (j) => (j.suffix ? `${j.suffix}` : j.id);
+  const {jobName} = F;
 
   async function jobsView(root, query) {
     const params = new URLSearchParams(query || "");
@@ -130,6 +130,5 @@
     await F.watchList(root, list, (j) => !F.TERMINAL_JOB.includes(j.status))();
   }
 
-  Object.assign(F, {jobName});
   F.routes.push([/^#\/jobs(?:\?(.*))?$/, jobsView]);
 })();

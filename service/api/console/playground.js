@@ -9,7 +9,8 @@
   async function modelsView(root) {
     const box = h("div");
     const load = async () => {
-      const models = (await F.api("/v1/models")).data;
+      const [models, jobs] = await Promise.all([F.api("/v1/models").then((page) => page.data),
+        F.jobNames()]);
       box.replaceChildren(models.length ? F.table("Fine-tuned models of this project",
         ["Model", "Base model", "Job", "Created", "Actions"], models.map((m) => {
           const remove = h("button", {type: "button", class: "danger",
@@ -20,7 +21,7 @@
             F.notice(`Deleted ${m.id}.`);
             await load();
           });
-          return [code(m.id), m.base_model, m.job_id && link(`#/jobs/${enc(m.job_id)}`, m.job_id),
+          return [code(m.id), m.base_model, F.jobLink(jobs, m.job_id),
             when(m.created), h("span", {}, link(`#/playground?model=${enc(m.id)}`, "Chat"), " ", remove)];
         }), {id: "models-table"}) : h("p", {}, "No fine-tuned models yet."));
       for (const [i, m] of models.entries()) {
