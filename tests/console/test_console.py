@@ -10,7 +10,7 @@ import pytest
 from service.jobs import sync
 from tests.console.conftest import check_page, find_chromium
 from tests.datagen import LEVELS, USER_TEMPLATE, reflections_csv
-from tests.factories import chat_dataset, ready_dataset, run_tasks, upload, wait_until
+from tests.factories import chat_dataset, ready_dataset, run_tasks, wait_until
 
 if find_chromium() is None:
     pytest.skip("no Chromium executable found (apt-get install chromium, or set FTM_CHROMIUM)",
@@ -18,6 +18,16 @@ if find_chromium() is None:
 expect = pytest.importorskip("playwright.sync_api",
                              reason="the playwright package is not installed").expect
 from tests.console.steps import MODEL, new_key, sign_in, work
+
+# Drops a file with the given text on the upload area, as a drag from the desktop would.
+DROP = """(text) => {
+  const transfer = new DataTransfer();
+  transfer.items.add(new File([text], "broken.jsonl", {type: "application/jsonl"}));
+  const zone = document.getElementById("dropzone");
+  for (const type of ["dragenter", "dragover", "drop"]) {
+    zone.dispatchEvent(new DragEvent(type, {dataTransfer: transfer, bubbles: true, cancelable: true}));
+  }
+}"""
 
 
 def test_console_shows_the_api_errors(client, ctx, live_url, page):
@@ -105,11 +115,17 @@ def test_the_key_reaches_a_new_tab_of_the_session_and_is_forgotten_in_all(client
 def test_fine_tuning_an_invalid_dataset_preselects_no_other(client, ctx, live_url, page):
     key, headers = new_key(client, "invalid")
     ready = chat_dataset(client, ctx, headers, 12)
-    broken = upload(client, headers, '{"messages": [{"role": "user", "content": "hi"}]}\nnope\n',
-                    name="broken").json()["id"]
+    sign_in(page, live_url, key)
+    # A file dropped on the upload area is uploaded, its progress shown until done.
+    page.evaluate(DROP, '{"messages": [{"role": "user", "content": "hi"}]}\nnope\n')
+    page.get_by_label("Name", exact=True).fill("broken")
+    page.get_by_role("button", name="Upload").click()
+    expect(page.locator("#notice")).to_contain_text("Uploaded broken as ds_")
+    expect(page.locator("#upload-progress")).to_be_hidden()
+    assert page.locator("#upload-progress").evaluate("bar => bar.value") == 100
+    broken = client.get("/v1/datasets?limit=1", headers=headers).json()["data"][0]["id"]
     run_tasks(ctx)
     assert client.get(f"/v1/datasets/{broken}", headers=headers).json()["status"] == "invalid"
-    sign_in(page, live_url, key)
     page.goto(f"{live_url}/console#/datasets/{broken}")
     expect(page.get_by_role("heading", name="Dataset broken")).to_be_visible()
     expect(page.locator("#report-errors tbody tr").first.locator("td").last).to_have_text(
@@ -124,6 +140,9 @@ def test_fine_tuning_an_invalid_dataset_preselects_no_other(client, ctx, live_ur
     assert client.get("/v1/jobs", headers=headers).json()["data"] == []
     page.get_by_label("Training dataset").select_option(ready)
     expect(page.get_by_label("Validation dataset")).to_have_value("")
+    expect(page.get_by_label("Beta (DPO)")).to_be_hidden()
+    page.get_by_label("Method").select_option("dpo")
+    expect(page.get_by_label("Beta (DPO)")).to_be_visible()
 
 
 def test_a_csv_runs_the_whole_pipeline_in_one_click(client, ctx, live_url, page, tmp_path):

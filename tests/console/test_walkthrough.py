@@ -28,6 +28,21 @@ WATCH_POINTS = """() => {
 }"""
 
 
+# Records every text the base model's answer is given, in order (each assignment inserts a new
+# text node, whose data stays what was assigned however late the observer runs).
+WATCH_ANSWER = """() => {
+  window.answerTexts = [];
+  new MutationObserver((records) => {
+    for (const record of records) {
+      if (!(record.target.closest && record.target.closest(".message.assistant .content"))) continue;
+      for (const node of record.addedNodes) {
+        if (node.nodeType === Node.TEXT_NODE) window.answerTexts.push(node.data);
+      }
+    }
+  }).observe(document.getElementById("chat-transcript-base"), {childList: true, subtree: true});
+}"""
+
+
 def get(client: Any, headers: dict[str, str], path: str) -> Any:
     response = client.get(path, headers=headers)
     assert response.status_code == 200, response.text
@@ -203,6 +218,7 @@ def test_the_whole_journey_in_the_browser(client, ctx, live_url, page, tmp_path)
     page.get_by_role("link", name="Evaluate this model").click()
     expect(page.get_by_label("Job", exact=True)).to_have_value(job_id)
     expect(page.get_by_label("Test dataset")).to_have_value(parts["test"]["id"])
+    check_page(page, "evaluations")
     page.get_by_label("Max examples").fill("12")
     page.get_by_role("button", name="Start evaluation").click()
     expect(page).to_have_url(re.compile(r"#/evaluations/eval_\w+$"))
@@ -275,6 +291,7 @@ def chat_side_by_side(page: Any, client: Any, headers: dict[str, str], job: dict
     page.get_by_label("Temperature").fill("0")
     page.get_by_label("Max tokens").fill("30")
     page.get_by_label("Message", exact=True).fill(question)
+    page.evaluate(WATCH_ANSWER)
     page.get_by_role("button", name="Send").click()
     for pane, model in ((base, job["model"]), (tuned, job["fine_tuned_model"])):
         whole = client.post("/v1/chat/completions", headers=headers, json={
@@ -288,3 +305,8 @@ def chat_side_by_side(page: Any, client: Any, headers: dict[str, str], job: dict
                                         str(whole["usage"]["completion_tokens"]))
         expect(usage).to_contain_text(re.compile(r"completion tokens · \d+\.\d\d s"))
     expect(page.get_by_role("button", name="Send")).to_be_enabled()
+    # The base model's longer answer came in piece by piece, each piece a prefix of the whole.
+    texts = [text for text in page.evaluate("window.answerTexts") if text]
+    whole = base.locator(".message.assistant .content").inner_text()
+    assert texts[-1] == whole and len(set(texts)) >= 3, texts
+    assert all(whole.startswith(text) for text in texts), texts
