@@ -10,7 +10,7 @@ import pytest
 from service.jobs import sync
 from tests.console.conftest import check_page, find_chromium
 from tests.datagen import LEVELS, USER_TEMPLATE, reflections_csv
-from tests.factories import chat_dataset, ready_dataset, run_tasks, wait_until
+from tests.factories import chat_dataset, drive_jobs, ready_dataset, run_tasks, wait_until
 
 if find_chromium() is None:
     pytest.skip("no Chromium executable found (apt-get install chromium, or set FTM_CHROMIUM)",
@@ -182,3 +182,33 @@ def test_a_csv_runs_the_whole_pipeline_in_one_click(client, ctx, live_url, page,
     for shown, step in zip(steps.all(), pipeline["steps"], strict=True):
         expect(shown).to_contain_text(f"{step['name']} {step['status']} {step['resource_id']}")
     check_page(page, "pipeline")
+
+
+def test_a_running_job_is_paused_and_resumed_from_its_page(client, ctx, live_url, page):
+    key, headers = new_key(client, "pause")
+    dataset = chat_dataset(client, ctx, headers, 30)
+    created = client.post("/v1/jobs", headers=headers, json={
+        "model": MODEL, "training_dataset": dataset,
+        "method": {"type": "supervised", "supervised": {"hyperparameters": {"n_epochs": 10}}}})
+    job_id = created.json()["id"]
+    sign_in(page, live_url, key)
+    page.goto(f"{live_url}/console#/jobs/{job_id}")
+    badge = page.locator("#job-facts .badge")
+
+    def status_is(wanted: str):
+        def check() -> Any:
+            job = client.get(f"/v1/jobs/{job_id}", headers=headers).json()
+            return job if job["status"] == wanted else None
+        return check
+
+    drive_jobs(ctx, status_is("running"), timeout=60)
+    expect(badge).to_have_text("running")  # from the event stream
+    page.get_by_role("button", name="Pause job").click()
+    drive_jobs(ctx, status_is("paused"), timeout=60)
+    expect(badge).to_have_text("paused")
+    expect(page.locator("#job-timeline li").last).to_have_text(re.compile("^paused"))
+    expect(page.get_by_role("button", name="Pause job")).to_be_hidden()
+    page.get_by_role("button", name="Resume job").click()
+    drive_jobs(ctx, status_is("running"), timeout=60)
+    expect(badge).to_have_text("running")
+    expect(page.get_by_role("button", name="Resume job")).to_be_hidden()

@@ -46,9 +46,10 @@
       location.hash = `#/evaluations/${enc(evaluation.id)}`;
     });
     const list = F.pagedTable("Evaluations, newest first", "/v1/evaluations", [
-      ["Evaluation", (e) => link(`#/evaluations/${enc(e.id)}`, e.id)],
+      ["Evaluation", (e) => h("span", {}, link(`#/evaluations/${enc(e.id)}`,
+        `on ${known.has(e.dataset) ? known.get(e.dataset).name : e.dataset}`),
+      h("small", {class: "id"}, ` ${e.id}`))],
       ["Status", (e) => badge(e.status)],
-      ["Dataset", (e) => F.datasetLink(known, e.dataset)],
       ["Models", (e) => e.models.join(" vs ")],
       ["Progress", (e) => `${int(e.progress.done)} / ${int(e.progress.total)}`],
       ["Created", (e) => when(e.created_at)],
