@@ -54,9 +54,18 @@ def browser() -> Iterator[Any]:
         launched.close()
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: Any, call: Any) -> Iterator[Any]:
+    report = yield
+    if report.when == "call":
+        item.failed_call = report.failed
+    return report
+
+
 @pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    """A fresh browser context (own sessionStorage); dialogs are accepted; page errors fail."""
+def page(browser: Any, request: Any) -> Iterator[Any]:
+    """A fresh browser context (own sessionStorage); dialogs are accepted; page errors fail;
+    a failing test leaves a screenshot of the page under test-artifacts/console."""
     from playwright.sync_api import expect
 
     expect.set_options(timeout=30_000)
@@ -66,6 +75,9 @@ def page(browser: Any) -> Iterator[Any]:
     opened.on("pageerror", lambda error: errors.append(str(error)))
     opened.on("dialog", lambda dialog: dialog.accept())
     yield opened
+    if getattr(request.node, "failed_call", False):
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        opened.screenshot(path=str(ARTIFACTS / f"failed-{request.node.name}.png"), full_page=True)
     context.close()
     assert not errors, f"uncaught errors in the page: {errors}"
 
