@@ -87,6 +87,7 @@ def test_a_job_is_cancelled_from_its_page(client, ctx, live_url, page):
     page.goto(f"{live_url}/console#/jobs/{job_id}")
     expect(page.locator("#stream-state")).to_have_text("Following events live.")
     expect(page.locator("#job-facts")).to_contain_text("Statuspending")
+    check_page(page, "job-pending")
     page.get_by_role("button", name="Cancel job").click()  # the confirmation is accepted
     expect(page.locator("#stream-state")).to_have_text("The job ended: cancelled.")
     expect(page.locator("#job-facts")).to_contain_text("Statuscancelled")
@@ -131,6 +132,7 @@ def test_fine_tuning_an_invalid_dataset_preselects_no_other(client, ctx, live_ur
     expect(page.locator("#report-errors tbody tr").first.locator("td").last).to_have_text(
         '{"messages": [{"role": "user", "content": "hi"}]}')
     expect(page.get_by_role("link", name="Fine-tune on this dataset")).to_have_count(0)
+    check_page(page, "dataset-invalid")
 
     page.goto(f"{live_url}/console#/jobs?training={broken}")
     expect(page.locator("#job-training-note")).to_contain_text("Dataset broken is invalid")
@@ -208,6 +210,7 @@ def test_a_running_job_is_paused_and_resumed_from_its_page(client, ctx, live_url
     expect(badge).to_have_text("paused")
     expect(page.locator("#job-timeline li").last).to_have_text(re.compile("^paused"))
     expect(page.get_by_role("button", name="Pause job")).to_be_hidden()
+    check_page(page, "job-paused")
     page.get_by_role("button", name="Resume job").click()
     drive_jobs(ctx, status_is("running"), timeout=60)
     expect(badge).to_have_text("running")
