@@ -171,7 +171,8 @@
       return;
     }
     const reportBox = h("section", {id: "report", "aria-labelledby": "report-title"});
-    root.append(F.splitForm(dataset), F.reportForm(dataset, reportBox), reportBox);
+    root.append(dataset.status === "ready" ? F.splitForm(dataset) : "",
+      F.reportForm(dataset, reportBox), reportBox);
     if (dataset.status !== "processing") return F.loadReport(dataset, reportBox);
     reportBox.replaceChildren(h("p", {}, "Validating… the report appears when it is done."));
     F.poll(root, async () => {
