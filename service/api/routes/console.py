@@ -1,4 +1,5 @@
-"""The web console: one static page and its script and style, outside the API schema.
+"""The web console: one static page, its scripts and styles, and the vendored uPlot charting
+library (MIT, its licence beside it), outside the API schema.
 
 The page talks to the public /v1 API with the key the user pastes; nothing here authenticates.
 """
@@ -12,8 +13,13 @@ from starlette.exceptions import HTTPException
 router = APIRouter(include_in_schema=False)
 
 FOLDER = Path(__file__).resolve().parent.parent / "console"
-ASSETS = {"console.js": "text/javascript; charset=utf-8",
-          "console.css": "text/css; charset=utf-8"}
+SCRIPT = "text/javascript; charset=utf-8"
+STYLE = "text/css; charset=utf-8"
+SCRIPTS = ("console.js", "datasets.js", "report.js", "convert.js", "jobs.js", "job.js",
+           "evaluations.js", "playground.js")
+ASSETS = {**dict.fromkeys(SCRIPTS, SCRIPT), "console.css": STYLE,
+          "uPlot.iife.min.js": SCRIPT, "uPlot.min.css": STYLE,
+          "uPlot.LICENSE": "text/plain; charset=utf-8"}
 # Only this origin's own files and API; no inline script, no framing, no referrer to elsewhere.
 HEADERS = {
     "Content-Security-Policy": ("default-src 'self'; script-src 'self'; style-src 'self'; "
@@ -25,13 +31,13 @@ HEADERS = {
 }
 
 
-@router.get("/console")
+@router.api_route("/console", methods=["GET", "HEAD"])
 def console_page() -> FileResponse:
     return FileResponse(FOLDER / "index.html", media_type="text/html; charset=utf-8",
                         headers=HEADERS)
 
 
-@router.get("/console/{asset}")
+@router.api_route("/console/{asset}", methods=["GET", "HEAD"])
 def console_asset(asset: str) -> FileResponse:
     if asset not in ASSETS:
         raise HTTPException(404)

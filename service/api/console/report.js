@@ -1,0 +1,151 @@
+// A JSONL dataset's report (errors and warnings with the offending lines, token histogram,
+// label shares, cost) and its split form.
+"use strict";
+
+(() => {
+  const F = window.FTM;
+  const {h, enc, link, code, int, num, pct, usd, facts, table, field, options, bars} = F;
+
+  // The text of the given 1-based lines of a dataset's file, read only as far as the last one.
+  async function fileLines(dataset, wanted) {
+    const found = new Map();
+    const last = Math.max(0, ...wanted);
+    if (!last) return found;
+    const response = await F.request(`/v1/datasets/${enc(dataset.id)}/content`,
+      {accept: "application/jsonl"});
+    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+    let buffer = "";
+    let number = 0;
+    try {
+      while (number < last) {
+        const {value, done} = await reader.read();
+        if (done) { if (buffer) found.set(number + 1, buffer); break; }
+        buffer += value;
+        const lines = buffer.split("\n");
+        buffer = lines.pop();
+        for (const line of lines) {
+          number += 1;
+          if (wanted.includes(number)) found.set(number, line.replace(/\r$/, ""));
+        }
+      }
+    } finally {
+      reader.cancel().catch(() => {});
+    }
+    return found;
+  }
+
+  const clip = (text) => (text.length > 300 ? `${text.slice(0, 299)}…` : text);
+
+  async function issues(dataset, title, id, {counts, samples}) {
+    const found = Object.entries(counts).filter(([, n]) => n > 0);
+    const lines = await fileLines(dataset, samples.map((s) => s.line).filter(Boolean));
+    return h("section", {id, "aria-label": title}, h("h4", {}, title),
+      found.length
+        ? h("ul", {}, found.map(([name, n]) => h("li", {}, code(name), `: ${int(n)}`)))
+        : h("p", {}, "None."),
+      samples.length ? table(`${title}: examples`, ["Line", "Code", "Message", "Line content"],
+        samples.map((s) => [s.line, code(s.code), s.message,
+          s.line && lines.has(s.line) ? h("code", {class: "line"}, clip(lines.get(s.line))) : null]))
+        : "");
+  }
+
+  function tokenHistogram(histogram) {
+    if (!histogram.length) return "";
+    // Buckets hold the examples with more than the previous bound and at most `le` tokens.
+    let low = 0;
+    const items = histogram.map((b) => {
+      const label = `${int(low + 1)}–${int(b.le)}`;
+      low = b.le;
+      return [label, b.count, int(b.count)];
+    });
+    return bars("Examples by total tokens", items, {id: "token-histogram"});
+  }
+
+  function labelBars(labels) {
+    if (!labels) return "";
+    const total = Object.values(labels.counts).reduce((a, b) => a + b, 0);
+    const items = Object.entries(labels.counts).sort((a, b) => b[1] - a[1])
+      .map(([label, n]) => [label, n, `${int(n)} (${pct(n / total)})`]);
+    return bars(`Labels (${int(labels.distinct)} distinct)`, items, {id: "label-bars"});
+  }
+
+  async function renderReport(box, dataset, r) {
+    const stats = ["min", "max", "mean", "median", "p5", "p95", "sum"];
+    const fmt = (k, v) => (k === "mean" ? num(v, 1) : int(v));
+    const row = (label, s) => [label, ...stats.map((k) => fmt(k, s[k]))];
+    const e = r.estimate;
+    const [errors, warnings] = await Promise.all([
+      issues(dataset, "Errors", "report-errors", r.errors),
+      issues(dataset, "Warnings", "report-warnings", r.warnings)]);
+    box.replaceChildren(
+      h("h3", {id: "report-title"}, "Report"),
+      facts([["Model", r.model], ["Encoding", r.encoding], ["Examples", int(r.examples)],
+        ["Valid examples", int(r.valid_examples)]], {id: "report-summary"}),
+      errors, warnings,
+      table("Tokens per example", ["Measure", ...stats], [
+        row("All messages", r.tokens.total), row("Assistant", r.tokens.assistant),
+        row("Messages per example", r.tokens.messages_per_example)], {id: "report-tokens"}),
+      tokenHistogram(r.tokens.histogram), labelBars(r.labels),
+      h("h4", {}, "Cost estimate"),
+      facts([["Epochs", int(e.n_epochs)], ["Tokens per epoch", int(e.tokens_per_epoch)],
+        ["Trained (billed) tokens", int(e.trained_tokens)],
+        ["Price per million tokens", usd(e.price_per_million_usd)], ["Cost", usd(e.cost_usd)]],
+      {id: "report-estimate"}));
+  }
+
+  function reportForm(dataset, box) {
+    const model = h("input", {id: "report-model", type: "text", placeholder: "the default model"});
+    const form = h("form", {class: "inline", "aria-label": "Report options"},
+      field("Model (tokenizer, context limit, price)", model),
+      h("button", {type: "submit"}, "Show report"));
+    form.model = model;
+    F.onSubmit(form, () => loadReport(dataset, box, model.value.trim()));
+    return form;
+  }
+
+  async function loadReport(dataset, box, model) {
+    const query = model ? `?model=${enc(model)}` : "";
+    await renderReport(box, dataset,
+      await F.api(`/v1/datasets/${enc(dataset.id)}/report${query}`));
+  }
+
+  function fraction(id, value) {
+    return h("input", {id, type: "number", min: 0, max: 1, step: 0.01, value});
+  }
+
+  function splitForm(dataset) {
+    const strategy = h("select", {id: "split-strategy"},
+      options([["stratified", "stratified (keeps each label's share)"], ["random", "random"]],
+        "stratified"));
+    const train = fraction("split-train", 0.8);
+    const validation = fraction("split-validation", 0.1);
+    const test = fraction("split-test", 0.1);
+    const seed = h("input", {id: "split-seed", type: "number", min: 0, value: 1});
+    const label = h("input", {id: "split-label", type: "text", value: "assistant"});
+    const result = h("div", {id: "split-result", role: "status"});
+    const form = h("form", {class: "panel", "aria-labelledby": "split-title"},
+      h("h3", {id: "split-title"}, "Split into train, validation and test"),
+      h("div", {class: "row"}, field("Strategy", strategy),
+        field("Train", train), field("Validation", validation), field("Test", test)),
+      h("div", {class: "row"}, field("Seed", seed, "the same seed gives the same split"),
+        field("Label", label, "assistant (the last answer) or a column")),
+      h("button", {type: "submit"}, "Split"), result);
+    F.onSubmit(form, async () => {
+      const fractions = {};
+      for (const [part, input] of [["train", train], ["validation", validation], ["test", test]]) {
+        if (Number(input.value) > 0) fractions[part] = Number(input.value);
+      }
+      const body = {strategy: strategy.value, fractions, seed: Number(seed.value || 0)};
+      if (strategy.value === "stratified") body.label = label.value.trim() || "assistant";
+      const made = await F.api(`/v1/datasets/${enc(dataset.id)}/split`,
+        {method: "POST", json: body});
+      result.replaceChildren(h("p", {}, "Made:"), h("ul", {}, Object.entries(made.splits)
+        .map(([part, d]) => h("li", {"data-part": part}, `${part}: `,
+          link(`#/datasets/${enc(d.id)}`, d.name), ` (${int(d.rows)} rows)`))));
+      F.notice(`Split ${dataset.name} into ${Object.keys(made.splits).join(", ")}.`);
+    });
+    return form;
+  }
+
+  Object.assign(F, {reportForm, loadReport, splitForm});
+})();
