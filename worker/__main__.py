@@ -1,37 +1,75 @@
-"""python -m worker: an RQ worker (with its scheduler for delayed tasks) and the periodic sweeps."""
+"""python -m worker: an RQ worker and its sweep loop; `--check` answers whether both are alive."""
 
 import argparse
 import multiprocessing
+import sys
+import threading
+import time
+from multiprocessing.process import BaseProcess
 
 from rq import Worker
 
-from service.context import QUEUE_NAME
+from service.context import Context
+from service.logs import log
+from service.settings import load_settings
+from worker import health
 from worker.context import current_context
-from worker.schedule import run_cron
+from worker.schedule import STORE_ERRORS, pause, run_cron
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m worker")
     parser.add_argument("--burst", action="store_true", help="stop when the queue is empty")
     parser.add_argument("--no-cron", action="store_true",
-                        help="do not run the periodic sweeps (run them in one worker only)")
+                        help="do not run the sweep loop (one worker at a time leads it anyway)")
+    parser.add_argument("--check", action="store_true",
+                        help="exit 1 unless this host's sweep loop has beaten lately")
     args = parser.parse_args()
+    if args.check:
+        check()
     ctx = current_context()
     # Every task runs in a fork of this process: build the provider client once, here, rather
     # than in each task (0.1-0.3 s of CPU a task: the SDK's lazy imports, a TLS context).
     _ = ctx.gateway.client.fine_tuning.jobs.checkpoints, ctx.gateway.client.files
-    ctx.enqueue("reconcile_jobs")  # after a restart, pick up whatever was in flight
-    cron = None
     if not args.no_cron and not args.burst:
-        cron = multiprocessing.get_context("spawn").Process(target=run_cron, daemon=True)
-        cron.start()
-    try:
-        Worker([QUEUE_NAME], connection=ctx.redis).work(
-            with_scheduler=True, burst=args.burst, logging_level=ctx.settings.log_level.upper())
-    finally:
-        if cron is not None:
-            cron.terminate()
-            cron.join(5)
+        threading.Thread(target=supervise_sweeps, daemon=True).start()
+    work(ctx, burst=args.burst)
+
+
+def check() -> None:
+    problem = health.problem(load_settings())
+    print(problem or "ok")
+    sys.exit(1 if problem else 0)
+
+
+def work(ctx: Context, burst: bool) -> None:
+    """Take tasks until stopped; a store outage that ends RQ's loop only pauses this one."""
+    failures = 0
+    while True:
+        try:
+            worker = Worker([ctx.queue], connection=ctx.redis)
+            ctx.enqueue("reconcile_jobs")  # after a (re)start, pick up whatever was in flight
+            worker.work(burst=burst, logging_level=ctx.settings.log_level.upper())
+            if burst or worker._stop_requested:
+                return
+        except STORE_ERRORS as exc:
+            log.warning("worker.store_unreachable", error=str(exc))
+        failures += 1
+        time.sleep(pause(failures))
+
+
+def supervise_sweeps() -> None:
+    """Run the sweep loop in its own process, started again (after a pause) should it die."""
+    failures = 0
+    while True:
+        sweeper: BaseProcess = multiprocessing.get_context("spawn").Process(
+            target=run_cron, daemon=True, name="sweeps")
+        sweeper.start()
+        started = time.monotonic()
+        sweeper.join()
+        failures = failures + 1 if time.monotonic() - started < 60 else 1
+        log.error("worker.sweeps.died", exitcode=sweeper.exitcode, failures=failures)
+        time.sleep(pause(failures))
 
 
 if __name__ == "__main__":
