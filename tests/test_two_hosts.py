@@ -173,6 +173,7 @@ def test_two_hosts_run_the_walkthrough(hosts: list[Host], redis_client: redis.Re
                             bucket)
     check_one_provider_job(emulator, job)
     check_one_leader(api, hosts)
+    check_both_workers_served(hosts)
 
 
 def prepare_datasets(api: Alternating, content: bytes) -> dict[str, str]:
@@ -259,3 +260,16 @@ def check_one_leader(api: Alternating, hosts: list[Host]) -> None:
     first, last = api.samples[0][1][1 - leads], api.samples[-1][1][1 - leads]
     assert last["at"] > first["at"] and last["pid"] == first["pid"], "the standby kept beating"
     assert f":{api.samples[-1][1][leads]['pid']}:" in holders.pop().decode()  # type: ignore[union-attr]
+
+
+def check_both_workers_served(hosts: list[Host]) -> None:
+    """Each host's API and worker did part of the work, logging JSON lines only, and the
+    worker's health check passes."""
+    for host in hosts:
+        for log, event in (("api.log", "http.request"), ("worker.log", "task.done")):
+            lines = [json.loads(line) for line in (host.folder / log).read_text().splitlines()]
+            assert any(line.get("event") == event for line in lines), f"{host.folder.name} {log}"
+        check = subprocess.run([str(BIN / "ftm-worker"), "--check"], cwd=host.folder,
+                               env=host.env, capture_output=True, text=True, timeout=60,
+                               check=False)
+        assert (check.returncode, check.stdout.strip()) == (0, "ok"), check.stdout + check.stderr
