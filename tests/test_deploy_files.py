@@ -162,6 +162,9 @@ def test_every_command_is_in_the_built_wheel(wheel: Wheel):
 
 
 def test_the_checks_catch_what_is_missing(wheel: Wheel):
+    for args in (["ftm-worker", "--check"], ["python", "-m", "worker", "--check"],
+                 ["python", "-m", "uvicorn", "--help"], ["python", "-c", "import redis, os"]):
+        check_command(wheel, "made up", args)
     for args in (["ftm-nope"], ["python", "-m", "service.nope"], ["python", "-m", "service"],
                  ["python", "-c", "import boto4"], ["python", "deploy/nope.py"]):
         with pytest.raises(AssertionError):
