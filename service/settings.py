@@ -86,6 +86,8 @@ class Settings(BaseSettings):
         None, ge=0, le=65535, description="port of the worker's /metrics; unset: none")
     worker_metrics_host: str = Field("127.0.0.1", description="address the worker's /metrics "
                                      "listens on (0.0.0.0 in a container)")
+    sweeps_stale_seconds: int = Field(60, gt=0, description="a worker whose sweep loop has not "
+                                      "beaten for this long fails its health check")
     fault_points: list[str] = Field([], description="test only: points where a worker dies once")
 
     @field_validator("openai_api_key", "openai_base_url", "openai_org_id", "openai_webhook_secret",

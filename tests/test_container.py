@@ -103,15 +103,15 @@ def test_encodings_are_baked_and_load_offline(tmp_path: Path):
                    env={**env, "TIKTOKEN_CACHE_DIR": str(target)})
 
 
-def test_compose_runs_the_api_without_uvicorns_access_log():
+def test_compose_and_the_image_run_the_installed_api():
     services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
-    assert "--no-access-log" in services["api"]["command"]
-    assert "--no-access-log" in exec_form(dict(final_stage())["CMD"])
+    assert services["api"]["command"][0] == exec_form(dict(final_stage())["CMD"])[0] == "ftm-api"
+    assert "access_log=False" in (ROOT / "service/api/serve.py").read_text()
 
 
 @pytest.fixture
 def image_command(redis_url: str, tmp_path: Path) -> Iterator[tuple[int, Path]]:
-    """The image's CMD as written, but on a free port."""
+    """The image's CMD as written (the installed console script), but on a free port."""
     port = free_port()
     command = exec_form(dict(final_stage())["CMD"])
     command[command.index("--port") + 1] = str(port)
@@ -120,8 +120,8 @@ def image_command(redis_url: str, tmp_path: Path) -> Iterator[tuple[int, Path]]:
            "FTM_DATA_DIR": str(tmp_path / "data"), "PYTHONUNBUFFERED": "1"}
     log = tmp_path / "api.log"
     with open(log, "wb") as out:
-        process = subprocess.Popen([sys.executable, "-m", *command], cwd=ROOT, env=env,
-                                   stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen([str(Path(sys.executable).parent / command[0]), *command[1:]],
+                                   cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
         yield port, log
     finally:

@@ -30,11 +30,12 @@ def test_compose_runs_what_make_run_runs():
     assert "--appendonly" in services["redis"]["command"]
     assert services["redis"]["command"][services["redis"]["command"].index("--appendonly") + 1] == "yes"
     run = (ROOT / "devtools" / "run.py").read_text()
-    api = services["api"]["command"]
-    assert api[:3] == ["uvicorn", "service.api.app:create_app", "--factory"]
+    serve = (ROOT / "service" / "api" / "serve.py").read_text()
+    assert services["api"]["command"][0] == "ftm-api"  # the installed script: service.api.serve
     assert '"service.api.app:create_app"' in run and '"--factory"' in run
+    assert '"service.api.app:create_app", factory=True' in serve
     assert services["api"]["ports"] == ["8000:8000"]
-    assert services["worker"]["command"] == ["python", "-m", "worker"]
+    assert services["worker"]["command"][0] == "ftm-worker"  # worker.__main__, as make run's
     assert '"-m", "worker"' in run
     env = services["api"]["environment"]
     assert env == services["worker"]["environment"]

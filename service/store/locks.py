@@ -24,3 +24,17 @@ def hold(client: redis.Redis, name: str, resource_id: str, ttl: int) -> Iterator
     finally:
         if held:
             client.eval(RELEASE, 1, key, token)
+
+
+TAKE_OR_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
+return 0
+"""
+
+
+def take_or_renew(client: redis.Redis, name: str, resource_id: str, token: str,
+                  ttl: float) -> bool:
+    """Hold the lock as token for ttl more seconds: renew it if token holds it, take it if free."""
+    return bool(client.eval(TAKE_OR_RENEW, 1, keys.lock(name, resource_id), token,
+                            int(ttl * 1000)))
