@@ -5,6 +5,7 @@ from datetime import timedelta
 from functools import cached_property
 
 import redis
+import redis.asyncio
 from rq import Queue
 
 from service.provider.gateway import Gateway
@@ -44,6 +45,11 @@ class Context:
             self.queue.enqueue_in(timedelta(seconds=delay), name, *args, **options)  # type: ignore[arg-type]
         else:
             self.queue.enqueue(name, *args, **options)  # type: ignore[arg-type]
+
+
+def async_client(settings: Settings) -> redis.asyncio.Redis:
+    """An asyncio client for the API's reads on the event loop; make it on that loop."""
+    return redis.asyncio.Redis.from_url(settings.redis_url, health_check_interval=30)
 
 
 def build_context(settings: Settings) -> Context:

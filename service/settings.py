@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     max_line_bytes: int = Field(8 * 2**20, gt=0)
     max_body_bytes: int = Field(2 * 2**20, gt=0)
     rate_limit_per_minute: int = Field(600, gt=0)
+    key_cache_seconds: float = Field(0.5, ge=0, lt=1, description=(
+        "how long a process remembers a resolved API key; a key revoked elsewhere stops "
+        "working within it"))
     inline_validation_bytes: int = Field(8 * 2**20, ge=0,
                                          description="derived datasets this small validate at once")
     report_workers: int = Field(0, ge=0, description="processes for token counting; 0 = cores")
