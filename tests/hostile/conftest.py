@@ -9,12 +9,8 @@ from tests.api.test_dataset_bad_input import service_keys, stored_files
 
 
 @pytest.fixture
-def settings_overrides(emulator) -> dict[str, object]:
-    from tests.conftest import EMULATOR_KEY
-
-    return {"openai_base_url": emulator, "openai_api_key": EMULATOR_KEY,
-            "openai_retry_base_seconds": 0.01, "openai_requests_per_minute": 60_000,
-            "rate_limit_per_minute": 100_000}
+def settings_overrides() -> dict[str, object]:
+    return {"rate_limit_per_minute": 100_000}
 
 
 def problem(response, status: int, code: str | None = None) -> dict:

@@ -12,7 +12,7 @@ from tests.factories import chat_lines
 
 
 @pytest.fixture
-def settings_overrides(emulator) -> dict[str, object]:
+def settings_overrides() -> dict[str, object]:
     return {"body_idle_timeout_seconds": 0.5, "body_min_bytes_per_second": 2000,
             "rate_limit_per_minute": 100_000}
 
