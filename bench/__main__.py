@@ -1,4 +1,4 @@
-"""`python -m bench [report|eval|jobs|api] [options for that one]`: the benchmarks, one after the other.
+"""`python -m bench [report|eval|jobs|api|upload|creates] [options for that one]`: the benchmarks, one after the other.
 
 Without a name all of them run in turn (`make bench`), each in its own process writing its JSON
 under bench/results/; a summary of those files closes the run. With a name only that one runs,
@@ -20,6 +20,7 @@ BENCHES = {
     "eval": ["bench.eval_bench"],
     "jobs": ["bench.jobs_bench"],
     "api": ["bench.api_bench"],
+    "upload": ["bench.upload_bench"],
 }
 
 
@@ -43,6 +44,10 @@ def summary_lines(name: str) -> list[str]:
                  f"{run['rps_ratio']} (goal >= 0.70), p99 {run['p99_ratio']}x (goal < 2), "
                  f"CPU per request bare/service {run['cpu_efficiency_ratio']}")
                 for key, run in result["runs"].items()]
+    if name == "upload":
+        return [(f"{result['bytes'] / 2**30:.2f} GB upload {result['upload']['mb_per_s']} MB/s, "
+                 f"dd {result['dd']['mb_per_s']} MB/s: ratio {result['upload_over_dd']} "
+                 f"(goal >= 0.5), API peak RSS {result['upload']['peak_rss_mb']} MB (goal < 200)")]
     if name == "eval":
         return [(f"{result['requests']} requests at {result['achieved_rps']} req/s of a "
                  f"{result['cap_rps']:.0f} req/s cap: ratio {result['ratio']} "
