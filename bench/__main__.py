@@ -21,6 +21,7 @@ BENCHES = {
     "jobs": ["bench.jobs_bench"],
     "api": ["bench.api_bench"],
     "upload": ["bench.upload_bench"],
+    "creates": ["bench.create_bench"],
 }
 
 
@@ -48,6 +49,11 @@ def summary_lines(name: str) -> list[str]:
         return [(f"{result['bytes'] / 2**30:.2f} GB upload {result['upload']['mb_per_s']} MB/s, "
                  f"dd {result['dd']['mb_per_s']} MB/s: ratio {result['upload_over_dd']} "
                  f"(goal >= 0.5), API peak RSS {result['upload']['peak_rss_mb']} MB (goal < 200)")]
+    if name == "creates":
+        return [(f"{result['clients']} clients for {result['seconds']} s: {result['created']} "
+                 f"datasets created ({result['created_per_s']}/s), statuses {result['statuses']}, "
+                 f"missing after 201: {result['missing_after_201']}, 5xx: "
+                 f"{result['server_errors']}")]
     if name == "eval":
         return [(f"{result['requests']} requests at {result['achieved_rps']} req/s of a "
                  f"{result['cap_rps']:.0f} req/s cap: ratio {result['ratio']} "

@@ -187,7 +187,7 @@ class Idempotency:
         self.app, self.context = app, context
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["method"] != "POST":
             return await self.app(scope, receive, send)
         headers = Headers(scope=scope)
         key = headers.get("idempotency-key")
