@@ -146,14 +146,17 @@ def paced(receive: Receive, settings: Settings) -> Receive:
     """receive, timed out (RequestTimeout) when the next piece of the body takes longer than
     the idle timeout, or when after that long the body comes slower than the minimum rate."""
     idle, rate = settings.body_idle_timeout_seconds, settings.body_min_bytes_per_second
-    started, seen = time.monotonic(), 0
+    started, seen, whole = time.monotonic(), 0, False
 
     async def timed() -> Message:
-        nonlocal seen
+        nonlocal seen, whole
+        if whole:  # the body is in; what follows (a disconnect) may take as long as it takes
+            return await receive()
         try:
             message = await asyncio.wait_for(receive(), idle)
         except TimeoutError:
             raise RequestTimeout(f"No part of the request body came for {idle:g} s.") from None
+        whole = message["type"] != "http.request" or not message.get("more_body")
         seen += len(message.get("body", b""))
         took = time.monotonic() - started
         if message.get("more_body") and took > idle and seen < rate * took:

@@ -1,5 +1,6 @@
 """Attacks that need a real server and raw sockets: huge heads, bodies that stall or trickle."""
 
+import asyncio
 import json
 import socket
 import time
@@ -140,3 +141,40 @@ def test_trickled_json_body_is_timed_out(live_url, auth):
         sock.sendall(head + body[:5])
         problem_of(*answer(sock), 408, "request_timeout")
     still_serving(live_url, auth)
+
+
+
+def test_waiting_for_a_disconnect_after_the_body_is_not_timed_out(settings):
+    # The pace limit is on the client's body only: once it is in, a streamed answer waits for
+    # the disconnect as long as it streams.
+    from service.api.middleware import paced
+
+    fast = settings.model_copy(update={"body_idle_timeout_seconds": 0.05})
+    messages = [{"type": "http.request", "body": b"{}", "more_body": False},
+                {"type": "http.disconnect"}]
+
+    async def server_side() -> dict:
+        if len(messages) == 1:
+            await asyncio.sleep(0.3)  # the client hangs up long after its body
+        return messages.pop(0)
+
+    async def read_all() -> list[dict]:
+        receive = paced(server_side, fast)
+        return [await receive(), await receive()]
+
+    first, second = asyncio.run(read_all())
+    assert first["body"] == b"{}" and second["type"] == "http.disconnect"
+
+
+def test_a_stalled_body_is_timed_out_by_pace(settings):
+    from service.api.middleware import paced
+    from service.errors import RequestTimeout
+
+    fast = settings.model_copy(update={"body_idle_timeout_seconds": 0.05})
+
+    async def server_side() -> dict:
+        await asyncio.sleep(0.3)
+        return {"type": "http.request", "body": b"x", "more_body": True}
+
+    with pytest.raises(RequestTimeout):
+        asyncio.run(paced(server_side, fast)())
