@@ -1,6 +1,6 @@
-"""`python -m bench [report|eval|jobs] [options for that one]`: the benchmarks, one after the other.
+"""`python -m bench [report|eval|jobs|api|upload|creates] [options for that one]`: the benchmarks, one after the other.
 
-Without a name all three run in turn (`make bench`), each in its own process writing its JSON
+Without a name all of them run in turn (`make bench`), each in its own process writing its JSON
 under bench/results/; a summary of those files closes the run. With a name only that one runs,
 with any further options passed on to it (`python -m bench jobs --jobs 50 --speed 4`).
 """
@@ -19,6 +19,9 @@ BENCHES = {
     "report": ["bench.report_bench", "--mb", "200", "--repeat", "3", "--wait-idle", "10"],
     "eval": ["bench.eval_bench"],
     "jobs": ["bench.jobs_bench"],
+    "api": ["bench.api_bench"],
+    "upload": ["bench.upload_bench"],
+    "creates": ["bench.create_bench"],
 }
 
 
@@ -37,6 +40,20 @@ def summary_lines(name: str) -> list[str]:
                  f"report/naive {run.get('report_over_naive')} (goal >= 2.5), "
                  f"report/floor {run['report_over_floor']} (goal >= 1.5), "
                  f"peak RSS {run['report']['peak_rss_mb']} MB")]
+    if name == "api":
+        return [(f"GET /v1/jobs/{{id}}, {key.replace('_', ' ')}: service/bare throughput "
+                 f"{run['rps_ratio']} (goal >= 0.70), p99 {run['p99_ratio']}x (goal < 2), "
+                 f"CPU per request bare/service {run['cpu_efficiency_ratio']}")
+                for key, run in result["runs"].items()]
+    if name == "upload":
+        return [(f"{result['bytes'] / 2**30:.2f} GB upload {result['upload']['mb_per_s']} MB/s, "
+                 f"dd {result['dd']['mb_per_s']} MB/s: ratio {result['upload_over_dd']} "
+                 f"(goal >= 0.5), API peak RSS {result['upload']['peak_rss_mb']} MB (goal < 200)")]
+    if name == "creates":
+        return [(f"{result['clients']} clients for {result['seconds']} s: {result['created']} "
+                 f"datasets created ({result['created_per_s']}/s), statuses {result['statuses']}, "
+                 f"missing after 201: {result['missing_after_201']}, 5xx: "
+                 f"{result['server_errors']}")]
     if name == "eval":
         return [(f"{result['requests']} requests at {result['achieved_rps']} req/s of a "
                  f"{result['cap_rps']:.0f} req/s cap: ratio {result['ratio']} "

@@ -6,6 +6,7 @@ from datetime import timedelta
 from functools import cached_property
 
 import redis
+import redis.asyncio
 import structlog
 from rq import Queue
 
@@ -57,6 +58,11 @@ def carried() -> dict[str, object]:
     if trace := tracing.carrier():
         meta["trace"] = trace
     return meta
+
+
+def async_client(settings: Settings) -> redis.asyncio.Redis:
+    """An asyncio client for the API's reads on the event loop; make it on that loop."""
+    return redis.asyncio.Redis.from_url(settings.redis_url, health_check_interval=30)
 
 
 def build_context(settings: Settings) -> Context:

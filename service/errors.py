@@ -22,7 +22,11 @@
     │   ├── DatasetInUse (409 dataset_in_use)
     │   ├── InvalidJobState (409 invalid_job_state)
     │   └── InvalidPipelineState (409 invalid_pipeline_state)
+    ├── MalformedJson (400 malformed_json)
+    ├── RequestTimeout (408 request_timeout)
     ├── PayloadTooLarge (413 payload_too_large)
+    ├── UriTooLong (414 uri_too_long)
+    ├── HeadersTooLarge (431 headers_too_large)
     ├── RateLimited (429 rate_limited)
     │   └── TooManyFailedAttempts (429 too_many_failed_attempts)
     ├── StoreUnavailable (503 store_unavailable)
@@ -219,6 +223,26 @@ class InvalidPipelineState(Conflict):
 class PayloadTooLarge(ServiceError):
     status = 413
     code = "payload_too_large"
+
+
+class MalformedJson(ServiceError):
+    code = "malformed_json"
+
+
+class RequestTimeout(ServiceError):
+    """The client sent its body too slowly (or stopped sending it)."""
+    status = 408
+    code = "request_timeout"
+
+
+class UriTooLong(ServiceError):
+    status = 414
+    code = "uri_too_long"
+
+
+class HeadersTooLarge(ServiceError):
+    status = 431
+    code = "headers_too_large"
 
 
 class RateLimited(ServiceError):

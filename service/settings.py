@@ -29,9 +29,19 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(512 * 2**20, gt=0)
     max_line_bytes: int = Field(8 * 2**20, gt=0)
     max_body_bytes: int = Field(2 * 2**20, gt=0)
+    max_url_bytes: int = Field(8192, gt=0, description="path and query string together")
+    max_header_bytes: int = Field(32 * 1024, gt=0, description="all request headers together")
+    max_header_count: int = Field(100, gt=0)
+    body_idle_timeout_seconds: float = Field(30.0, gt=0, description=(
+        "longest wait for the next piece of a request body; after it, the body must also "
+        "have come at body_min_bytes_per_second on average"))
+    body_min_bytes_per_second: int = Field(1024, ge=0)
     rate_limit_per_minute: int = Field(600, gt=0)
     auth_failures_per_window: int = Field(20, gt=0, description="wrong keys per client address")
     auth_failure_window_seconds: int = Field(300, gt=0)
+    key_cache_seconds: float = Field(0.5, ge=0, lt=1, description=(
+        "how long a process remembers a resolved API key; a key revoked elsewhere stops "
+        "working within it"))
     inline_validation_bytes: int = Field(8 * 2**20, ge=0,
                                          description="derived datasets this small validate at once")
     tiktoken_cache_dir: Path | None = Field(

@@ -39,6 +39,8 @@ class LocalStorage:
         try:
             with os.fdopen(fd, "wb") as out:
                 yield out
+                out.flush()
+                os.fsync(out.fileno())  # on disk before it is renamed in and acknowledged
             os.replace(temp, target)
         except BaseException:
             os.unlink(temp)

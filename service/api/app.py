@@ -9,6 +9,7 @@ from starlette.exceptions import HTTPException
 
 from service import __version__, logs, tracing
 from service.api import middleware, problems
+from service.api.callers import Callers
 from service.api.routes import (
     admin,
     console,
@@ -22,7 +23,7 @@ from service.api.routes import (
     providers,
     webhooks,
 )
-from service.context import Context, build_context
+from service.context import Context, async_client, build_context
 from service.errors import ServiceError
 from service.settings import Settings, load_settings
 
@@ -38,12 +39,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.async_redis = async_client(settings)  # made on the loop that will use it
         yield
+        await app.state.async_redis.aclose()
         holder["context"].redis.close()
 
     app = FastAPI(title="finetune-manager", version=__version__, description=DESCRIPTION,
                   lifespan=lifespan)
     holder["context"] = app.state.context = build_context(settings)
+    app.state.callers = Callers(settings.key_cache_seconds)
     for router in (health.router, admin.router, datasets.router, jobs.router, webhooks.router,
                    providers.router, models.router, playground.router):
         app.include_router(router)

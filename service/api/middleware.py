@@ -1,5 +1,6 @@
 """ASGI middleware for what every route shares: request ids, access logs, body limits, idempotency."""
 
+import asyncio
 import hashlib
 import time
 import uuid
@@ -16,8 +17,17 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from service import idempotency
 from service.api.problems import error_response
 from service.context import Context
-from service.errors import PayloadTooLarge, ServiceError, StoreUnavailable
+from service.errors import (
+    HeadersTooLarge,
+    MalformedJson,
+    PayloadTooLarge,
+    RequestTimeout,
+    ServiceError,
+    StoreUnavailable,
+    UriTooLong,
+)
 from service.logs import log
+from service.settings import Settings
 
 REQUESTS = Counter("ftm_http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram("ftm_http_request_duration_seconds",
@@ -100,7 +110,9 @@ class StoreOutage:
 
 
 class BodyLimit:
-    """413 before a body is read whole: by Content-Length at once, else while it arrives.
+    """Limits on what a client sends: URL and header size at once; a body's size by
+    Content-Length at once, else while it arrives; its pace (a client that stops or trickles is
+    timed out, 408); a JSON body must be UTF-8.
 
     Uploads stream through their route, which sees the error raised mid-stream; other bodies
     are small and read here up to the limit.
@@ -110,20 +122,31 @@ class BodyLimit:
         self.app, self.context = app, context
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "DELETE", "OPTIONS"):
+        if scope["type"] != "http":
             return await self.app(scope, receive, send)
         settings = self.context().settings
+        refused = head_refusal(scope, settings)
+        if refused is not None:
+            return await send_error(scope, receive, send, refused)
+        if scope["method"] in ("GET", "HEAD", "DELETE", "OPTIONS"):
+            return await self.app(scope, receive, send)
         is_upload = scope["method"] == "POST" and scope["path"] in UPLOAD_PATHS
         limit = settings.max_upload_bytes + UPLOAD_OVERHEAD if is_upload else settings.max_body_bytes
         too_large = PayloadTooLarge(f"The request body is over the limit of {limit} bytes.")
-        length = Headers(scope=scope).get("content-length")
+        headers = Headers(scope=scope)
+        length = headers.get("content-length")
         if length and length.isdigit() and int(length) > limit:
             return await send_error(scope, receive, send, too_large)
+        receive = paced(receive, settings)
         if not is_upload:
             try:
                 body = await read_body(receive, limit)
-            except PayloadTooLarge:
-                return await send_error(scope, receive, send, too_large)
+            except (PayloadTooLarge, RequestTimeout) as exc:
+                return await send_error(scope, receive, send, exc)
+            if is_json(headers) and not is_utf8(body):
+                return await send_error(scope, receive, send, MalformedJson(
+                    "The request body is not valid JSON: it is not UTF-8 text.",
+                    errors=[{"field": "body", "message": "not UTF-8"}]))
             return await self.app(scope, replay_body(body, receive), send)
         seen = 0
 
@@ -138,6 +161,58 @@ class BodyLimit:
         await self.app(scope, counting_receive, send)
 
 
+def head_refusal(scope: Scope, settings: Settings) -> ServiceError | None:
+    """Why the request line or headers are too big to serve, if they are."""
+    url_bytes = len(scope.get("raw_path") or scope["path"]) + len(scope.get("query_string", b""))
+    if url_bytes > settings.max_url_bytes:
+        return UriTooLong(f"The URL is over the limit of {settings.max_url_bytes} bytes.")
+    raw = scope["headers"]
+    if (len(raw) > settings.max_header_count
+            or sum(len(k) + len(v) for k, v in raw) > settings.max_header_bytes):
+        return HeadersTooLarge(f"The request headers are over the limit of "
+                               f"{settings.max_header_count} headers or "
+                               f"{settings.max_header_bytes} bytes.")
+    return None
+
+
+def paced(receive: Receive, settings: Settings) -> Receive:
+    """receive, timed out (RequestTimeout) when the next piece of the body takes longer than
+    the idle timeout, or when after that long the body comes slower than the minimum rate."""
+    idle, rate = settings.body_idle_timeout_seconds, settings.body_min_bytes_per_second
+    started, seen, whole = time.monotonic(), 0, False
+
+    async def timed() -> Message:
+        nonlocal seen, whole
+        if whole:  # the body is in; what follows (a disconnect) may take as long as it takes
+            return await receive()
+        try:
+            message = await asyncio.wait_for(receive(), idle)
+        except TimeoutError:
+            raise RequestTimeout(f"No part of the request body came for {idle:g} s.") from None
+        whole = message["type"] != "http.request" or not message.get("more_body")
+        seen += len(message.get("body", b""))
+        took = time.monotonic() - started
+        if message.get("more_body") and took > idle and seen < rate * took:
+            raise RequestTimeout(f"The request body came at {seen / took:.0f} bytes/s, under "
+                                 f"the minimum of {rate} bytes/s.")
+        return message
+
+    return timed
+
+
+def is_json(headers: Headers) -> bool:
+    media = headers.get("content-type", "").split(";")[0].strip().lower()
+    return media == "application/json" or media.endswith("+json")
+
+
+def is_utf8(body: bytes) -> bool:
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 class Idempotency:
     """Replays the first answer to a POST with the same Idempotency-Key and JSON body.
 
@@ -148,7 +223,7 @@ class Idempotency:
         self.app, self.context = app, context
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["method"] != "POST":
             return await self.app(scope, receive, send)
         headers = Headers(scope=scope)
         key = headers.get("idempotency-key")

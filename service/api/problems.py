@@ -73,9 +73,20 @@ HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_lar
               401: "unauthorized", 400: "bad_request"}
 
 
+# Why FastAPI could not parse a JSON body, when its own 400 does not say.
+UNPARSABLE_BODY = {RecursionError: "it is nested too deeply",
+                   UnicodeDecodeError: "it is not UTF-8 text"}
+
+
 async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     status = exc.status_code
+    reason = next((why for kind, why in UNPARSABLE_BODY.items()
+                   if isinstance(exc.__cause__, kind)), None)
+    if status == 400 and reason is not None:
+        return error_response(request, 400, "malformed_json",
+                              f"The request body is not valid JSON: {reason}.",
+                              [FieldError(field="body", message=reason)])
     detail = {404: f"No route {request.url.path}.",
               405: f"{request.method} is not allowed on {request.url.path}."}.get(
                   status, str(exc.detail))

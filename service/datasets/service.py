@@ -71,6 +71,17 @@ def guess_format(head: bytes) -> DatasetFormat:
     return DatasetFormat.chat
 
 
+def printable(text: str) -> str:
+    """text without control characters (NUL, CR, LF…): names end up in headers and logs."""
+    return "".join(c for c in text if c.isprintable()).strip()
+
+
+def filename_of(received: upload.Received) -> str:
+    """The client's file name without directories or control characters."""
+    base = printable(received.filename).replace("\\", "/").rsplit("/", 1)[-1]
+    return base[:255] if base not in ("", ".", "..") else "upload"
+
+
 async def upload_dataset(ctx: Context, project_id: str, stream: AsyncIterator[bytes],
                          content_type: str, idempotency_key: str | None,
                          scope: str) -> tuple[Dataset, idempotency.Stored | None]:
@@ -99,8 +110,9 @@ async def upload_dataset(ctx: Context, project_id: str, stream: AsyncIterator[by
             return get(ctx, project_id, orjson.loads(stored.body)["id"]), stored
     fmt = DatasetFormat(declared) if declared != "auto" else guess_format(received.head)
     dataset = Dataset(id=dataset_id, created_at=clock.now(), updated_at=clock.now(),
-                      project_id=project_id, name=received.fields.get("name") or received.filename,
-                      filename=received.filename, format=fmt, status=DatasetStatus.processing,
+                      project_id=project_id,
+                      name=printable(received.fields.get("name") or "") or filename_of(received),
+                      filename=filename_of(received), format=fmt, status=DatasetStatus.processing,
                       bytes=received.bytes, sha256=received.sha256,
                       format_declared=declared != "auto")
     ctx.store.create(dataset, project_id)

@@ -29,6 +29,7 @@ from service.jobs.service import DatasetFormatMismatch
 from service.logs import log
 from service.models import registry
 from service.pagination import Page, take_page
+from service.spreadsheet import safe_row
 from service.store import keys
 
 OVERDUE_GRACE = 300.0  # seconds a queued run may wait for a worker before it counts as lost
@@ -202,7 +203,7 @@ def predictions_csv(ctx: Context, project_id: str, evaluation_id: str, model: st
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(CSV_FIELDS)
         for number, prediction in enumerate(rows, start=1):
-            writer.writerow(csv_row(prediction))
+            writer.writerow(safe_row(csv_row(prediction)))
             if number % 200 == 0:
                 yield out.getvalue()
                 out.seek(0)

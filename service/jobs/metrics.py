@@ -8,6 +8,7 @@ from service.context import Context
 from service.jobs import events
 from service.jobs.models import Job
 from service.jobs.sync import read_json
+from service.spreadsheet import safe_row
 
 FIELDS = ("train_loss", "train_mean_token_accuracy", "valid_loss", "valid_mean_token_accuracy",
           "full_valid_loss", "full_valid_mean_token_accuracy")
@@ -43,5 +44,5 @@ def as_csv(data: list[dict[str, Any]]) -> str:
     for row in data:
         values = [row["step"], row["train_loss"], row["train_mean_token_accuracy"],
                   row["valid_loss"], row["valid_mean_token_accuracy"]]
-        writer.writerow(["" if v is None else v for v in values])
+        writer.writerow(safe_row(["" if v is None else v for v in values]))
     return out.getvalue()

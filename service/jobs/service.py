@@ -4,6 +4,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from openai.types.fine_tuning import FineTuningJob
+from redis.asyncio import Redis as AsyncRedis
 from redis.client import Pipeline
 
 from service import clock, ids
@@ -36,7 +37,7 @@ from service.jobs.schedule import mark_due
 from service.models import registry
 from service.pagination import Page, take_page
 from service.projects.models import Project
-from service.store import keys
+from service.store import keys, records
 from service.webhooks import targets
 
 
@@ -61,6 +62,14 @@ class ProviderJobNotFound(NotFound):
 
 def get(ctx: Context, project_id: str, job_id: str) -> Job:
     job = ctx.store.get(Job, job_id)
+    if job is None or job.project_id != project_id:
+        raise JobNotFound(job_id)
+    return job
+
+
+async def get_on_loop(client: AsyncRedis, project_id: str, job_id: str) -> Job:
+    """get() for an event loop, through an asyncio client."""
+    job = await records.get_on_loop(client, Job, job_id)
     if job is None or job.project_id != project_id:
         raise JobNotFound(job_id)
     return job

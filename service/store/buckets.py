@@ -21,6 +21,23 @@ return tostring(wait)
 """
 
 
+# KEYS[1] bucket; ARGV: rate per second, capacity, now, most tokens wanted.
+# Takes as many whole tokens as are there, up to the most: answers "taken wait" (wait when none).
+TAKE_UP_TO = """
+local rate, capacity, now, most = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens, at = tonumber(state[1]), tonumber(state[2])
+if tokens == nil then tokens, at = capacity, now end
+if now > at then tokens = math.min(capacity, tokens + (now - at) * rate) at = now end
+local taken, wait = math.min(most, math.floor(tokens)), 0
+if taken < 1 then taken, wait = 0, (1 - tokens) / rate end
+tokens = tokens - taken
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(at))
+redis.call('EXPIRE', KEYS[1], math.ceil(capacity / rate) + 60)
+return tostring(taken) .. ' ' .. tostring(wait)
+"""
+
+
 class Bucket:
     """A bucket holding `capacity` tokens, refilled at `per_minute` tokens a minute."""
 
@@ -30,9 +47,17 @@ class Bucket:
         self.rate = per_minute / 60.0
         self.capacity = capacity if capacity is not None else max(1.0, per_minute / 60.0)
         self.script = client.register_script(TAKE)
+        self.batch_script = client.register_script(TAKE_UP_TO)
 
     def take(self, tokens: float = 1.0) -> float:
         """Take tokens if there; answer 0.0, or the seconds to wait before asking again."""
         wait = self.script(keys=[self.key],
                            args=[self.rate, self.capacity, now_precise(), tokens])
         return float(wait)
+
+    def take_up_to(self, most: int) -> tuple[int, float]:
+        """Take between 1 and most whole tokens; answer how many, or (0, seconds to wait)."""
+        answer = self.batch_script(keys=[self.key],
+                                   args=[self.rate, self.capacity, now_precise(), most])
+        taken, wait = (answer.decode() if isinstance(answer, bytes) else answer).split()
+        return int(taken), float(wait)

@@ -4,6 +4,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, ClassVar, TypeVar
 
 import redis
+import redis.asyncio
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -52,6 +53,12 @@ class Record(BaseModel):
 
 R = TypeVar("R", bound=Record)
 Extra = Callable[[Pipeline, R | None, R], None]
+
+
+async def get_on_loop(client: "redis.asyncio.Redis", model: type[R], record_id: str) -> R | None:
+    """Store.get through an asyncio client, for reads that should not take a thread."""
+    raw = await client.get(keys.record(model.kind, record_id))
+    return None if raw is None else model.model_validate_json(raw)
 
 
 class Store:

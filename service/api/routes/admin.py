@@ -1,6 +1,6 @@
 from fastapi import APIRouter, Response
 
-from service.api.deps import AdminDep, ContextDep
+from service.api.deps import AdminDep, CallersDep, ContextDep
 from service.deletion import Deleted
 from service.projects import service as projects
 from service.projects.models import ApiKeyCreated, KeyCreate, Project, ProjectCreate
@@ -30,6 +30,7 @@ def create_key(project_id: str, response: Response, _: AdminDep, ctx: ContextDep
 
 
 @router.delete("/keys/{key_id}")
-def delete_key(key_id: str, _: AdminDep, ctx: ContextDep) -> Deleted:
+def delete_key(key_id: str, _: AdminDep, ctx: ContextDep, callers: CallersDep) -> Deleted:
     projects.revoke_key(ctx, key_id)
+    callers.keys.forget(key_id)
     return Deleted(id=key_id, object="api_key")

@@ -65,7 +65,7 @@ def get_content(dataset_id: str, project: ProjectDep, ctx: ContextDep) -> Stream
     dataset = datasets.get(ctx, project.id, dataset_id)
     media = "text/csv" if dataset.format == DatasetFormat.csv else "application/jsonl"
     return StreamingResponse(datasets.content(ctx, dataset), media_type=media, headers={
-        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(dataset.filename)}",
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(dataset.filename, safe='')}",
         "Content-Length": str(dataset.bytes)})
 
 

@@ -54,8 +54,11 @@ def list_jobs(request: Request, project: ProjectDep, ctx: ContextDep, limit: Lim
 
 
 @router.get("/{job_id}", response_model=Job)
-def get_job(job_id: str, project: ProjectDep, ctx: ContextDep) -> Job:
-    return jobs.get(ctx, project.id, job_id)
+async def get_job(job_id: str, request: Request, project: ProjectDep) -> Response:
+    # The hottest read: on the event loop (no thread hop), serialized once (no second
+    # validation against response_model).
+    job = await jobs.get_on_loop(request.app.state.async_redis, project.id, job_id)
+    return Response(job.model_dump_json(), media_type="application/json")
 
 
 @router.post("/{job_id}/{action}", status_code=202, response_model=Job)

@@ -1,0 +1,117 @@
+"""Who is calling, resolved per process with short-lived memory so a request costs few round trips.
+
+Keys: a resolved key is remembered for `key_cache_seconds` (under one second), so a key revoked
+through another process stops working within that time; this process forgets it at once.
+Rate limits: each key's bucket stays shared in Redis; a process takes a few tokens at a time
+ahead of need (never more than the bucket refills in a lease's life) and drops what it has not
+spent when the lease ends. The shared bucket bounds what every process together lets through.
+"""
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+from service.context import Context
+from service.projects import service as projects
+from service.projects.models import ApiKey, Project
+from service.store.buckets import Bucket
+
+LEASE_SECONDS = 0.25
+MAX_ENTRIES = 10_000
+
+
+@dataclass
+class Resolved:
+    project: Project
+    key: ApiKey
+    until: float
+
+
+class KeyCache:
+    """Bearer secrets (by their hash) to the project and key behind them, for a moment."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.entries: dict[str, Resolved] = {}
+
+    def remembered(self, secret: str) -> tuple[Project, ApiKey] | None:
+        found = self.entries.get(projects.hash_key(secret))
+        if found is not None and time.monotonic() < found.until:
+            return found.project, found.key
+        return None
+
+    def resolve(self, ctx: Context, secret: str) -> tuple[Project, ApiKey]:
+        """The project and key behind secret (Redis read when not remembered), or Unauthorized."""
+        known = self.remembered(secret)
+        if known is not None:
+            return known
+        project, key = projects.authenticate(ctx, secret)
+        now = time.monotonic()
+        digest = projects.hash_key(secret)
+        if self.seconds > 0:
+            if len(self.entries) >= MAX_ENTRIES:
+                self.entries = {d: r for d, r in self.entries.items() if now < r.until}
+            self.entries[digest] = Resolved(project, key, now + self.seconds)
+        return project, key
+
+    def forget(self, key_id: str) -> None:
+        self.entries = {d: r for d, r in self.entries.items() if r.key.id != key_id}
+
+
+@dataclass
+class Lease:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    tokens: int = 0
+    size: int = 1
+    spent: int = 0
+    until: float = 0.0
+
+    def next_size(self, most: int) -> int:
+        """Double after a lease spent in time, else what the last one spent."""
+        grown = self.size * 2 if self.tokens == 0 else self.spent
+        return max(1, min(most, grown))
+
+
+class RateLimits:
+    """Per-key token buckets shared in Redis, spent from per-process leases."""
+
+    def __init__(self) -> None:
+        self.leases: dict[str, Lease] = {}
+
+    def take_leased(self, key_id: str) -> bool:
+        """Spend a token of this process's lease when it has one (no Redis)."""
+        lease = self.leases.get(key_id)
+        if lease is None:
+            return False
+        with lease.lock:
+            if lease.tokens > 0 and time.monotonic() < lease.until:
+                lease.tokens -= 1
+                lease.spent += 1
+                return True
+            return False
+
+    def take(self, ctx: Context, key_id: str) -> float:
+        """0.0 when the request may go on, else the seconds to wait."""
+        if self.take_leased(key_id):
+            return 0.0
+        per_minute = ctx.settings.rate_limit_per_minute
+        lease = self.leases.get(key_id) or self.leases.setdefault(key_id, Lease())
+        with lease.lock:
+            if lease.tokens > 0 and time.monotonic() < lease.until:
+                lease.tokens -= 1
+                lease.spent += 1
+                return 0.0
+            bucket = Bucket(ctx.redis, f"key:{key_id}", per_minute, capacity=per_minute)
+            size = lease.next_size(max(1, int(bucket.rate * LEASE_SECONDS)))
+            taken, wait = bucket.take_up_to(size)
+            if taken == 0:
+                return wait
+            lease.size, lease.tokens, lease.spent = size, taken - 1, 1
+            lease.until = time.monotonic() + LEASE_SECONDS
+            return 0.0
+
+
+class Callers:
+    def __init__(self, key_cache_seconds: float) -> None:
+        self.keys = KeyCache(key_cache_seconds)
+        self.limits = RateLimits()
