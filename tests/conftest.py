@@ -82,7 +82,7 @@ def emulator_base() -> Iterator[str]:
 @pytest.fixture
 def emulator(emulator_base: str) -> Iterator[str]:
     """A freshly reset emulator; yields its OpenAI base URL (…/v1)."""
-    httpx.post(f"{emulator_base}/__emulator/reset").raise_for_status()
+    httpx.post(f"{emulator_base}/__emulator/reset", timeout=30).raise_for_status()
     yield f"{emulator_base}/v1"
 
 
