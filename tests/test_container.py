@@ -166,3 +166,19 @@ def test_variables_compose_passes_empty_are_unset(monkeypatch, tmp_path):
     assert settings.openai_base_url is None and settings.openai_org_id is None
     assert settings.openai_api_key is None and settings.openai_webhook_secret is None
     assert settings.metrics_token is None
+
+
+def test_the_images_install_step_resolves_from_the_lock(tmp_path):
+    uv = shutil.which("uv")
+    if uv is None:
+        pytest.skip("uv is not on PATH")
+    step = next(args for name, args in instructions() if name == "RUN" and "uv sync" in args)
+    command = step.split()
+    assert command[:2] == ["uv", "sync"] and "--frozen" in command and "--no-dev" in command
+    env = {**os.environ, "UV_PROJECT_ENVIRONMENT": str(tmp_path / "venv"), "UV_OFFLINE": "1"}
+    run = subprocess.run([uv, *command[1:], "--dry-run"], cwd=ROOT, env=env, capture_output=True,
+                         text=True, timeout=120, check=False)
+    assert run.returncode == 0, run.stderr
+    planned = run.stdout + run.stderr
+    assert " + opentelemetry-sdk==" in planned and " + tiktoken==" in planned
+    assert " + pytest==" not in planned

@@ -4,7 +4,9 @@ succeeded job, then what the operator gets: logs that are all JSON and carry the
 the worker, one trace across both processes, and a worker /metrics whose provider counters
 moved."""
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -35,12 +37,16 @@ def start(args: list[str], env: dict[str, str], log: Path, stack: ExitStack) -> 
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
+    """Stop the process as an operator would, then anything it left in its session (the
+    worker's scheduler, cron and exporter processes must not outlive the test)."""
     process.terminate()
     try:
         process.wait(20)
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(10)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
 
 
 @pytest.fixture

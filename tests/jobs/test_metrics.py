@@ -30,3 +30,17 @@ def test_event_streams_are_counted_but_not_timed(client, ctx, auth):
     before = sample("ftm_http_request_duration_seconds_count", method="GET", route=route)
     client.get(f"/v1/jobs/{job['id']}", headers=auth)
     assert sample("ftm_http_request_duration_seconds_count", method="GET", route=route) == before + 1
+
+
+def test_sweep_observes_how_late_each_claimed_sync_is(ctx):
+    from service import clock
+    from service.jobs import schedule, sync
+
+    count = sample("ftm_job_sync_lag_seconds_count")
+    total = sample("ftm_job_sync_lag_seconds_sum")
+    schedule.mark_due(ctx, "job_late", clock.now_precise() - 30)
+    schedule.mark_due(ctx, "job_on_time", clock.now_precise())
+    schedule.mark_due(ctx, "job_not_yet", clock.now_precise() + 600)
+    assert sync.sweep(ctx) == 2
+    assert sample("ftm_job_sync_lag_seconds_count") == count + 2
+    assert sample("ftm_job_sync_lag_seconds_sum") - total >= 30

@@ -14,6 +14,7 @@ def lines(capsys) -> list[dict]:
 
 def test_library_lines_are_json_with_their_logger_and_traceback(capsys):
     logs.configure("INFO")
+    logging.getLogger("rq.worker").setLevel(logging.INFO)  # as Worker.work(logging_level=) does
     try:
         raise ZeroDivisionError("boom")
     except ZeroDivisionError:
