@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     openai_timeout_seconds: float = Field(30.0, gt=0)
     openai_max_retries: int = Field(4, ge=0)
     openai_retry_base_seconds: float = Field(0.5, ge=0)
+    provider_retry_seconds: float = Field(
+        10.0, gt=0, description="after the gateway's retries give up: a launch tries again this "
+        "long after, a sync this long doubled per failure (up to 5 min)")
     openai_upload_part_bytes: int = Field(64 * 2**20, gt=0)
     openai_uploads_api_above_bytes: int = Field(256 * 2**20, gt=0)
 
