@@ -77,6 +77,7 @@ class Settings(BaseSettings):
     file_processing_timeout_seconds: float = Field(600, gt=0)
     webhook_max_attempts: int = Field(8, ge=1, description="delivery attempts before failed")
     webhook_retry_base_seconds: float = Field(5.0, gt=0, description="first retry delay")
+    webhook_timeout_seconds: float = Field(10.0, gt=0, description="one delivery attempt's limit")
     webhook_allowed_targets: list[str] = Field(
         [], description="CIDRs or host names webhooks may reach besides public addresses")
     evaluation_lock_seconds: int = Field(30, gt=0, description="a run's lease, renewed as it runs")
