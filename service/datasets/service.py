@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 
-from service import clock, idempotency, ids
+from service import clock, faults, idempotency, ids
 from service.context import Context
 from service.datasets import ingest, upload
 from service.datasets.convert import ConvertRequest, convert_file
@@ -103,8 +103,10 @@ async def upload_dataset(ctx: Context, project_id: str, stream: AsyncIterator[by
                       filename=received.filename, format=fmt, status=DatasetStatus.processing,
                       bytes=received.bytes, sha256=received.sha256,
                       format_declared=declared != "auto")
-    ctx.store.create(dataset, project_id)
-    ctx.enqueue("validate_dataset", dataset.id)
+    # the record and its validation task in one transaction: never one without the other
+    ctx.store.create(dataset, project_id, extra=lambda pipe: ctx.enqueue(
+        "validate_dataset", dataset.id, pipeline=pipe))
+    faults.point(ctx, "datasets.upload.recorded")
     log.info("dataset.uploaded", dataset_id=dataset.id, bytes=dataset.bytes, format=fmt)
     if idempotency_key:
         body = orjson.dumps(dataset.model_dump(mode="json"))
