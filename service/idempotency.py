@@ -5,6 +5,7 @@ from typing import Literal
 
 import orjson
 from pydantic import BaseModel
+from redis.client import Pipeline
 
 from service.context import Context
 from service.errors import Conflict, IdempotencyKeyReused
@@ -63,10 +64,11 @@ def claim(ctx: Context, scope: str, key: str, print_: str) -> Stored | None:
 
 
 def complete(ctx: Context, scope: str, key: str, print_: str, status: int,
-             headers: list[tuple[str, str]], body: bytes) -> None:
+             headers: list[tuple[str, str]], body: bytes, pipe: Pipeline | None = None) -> None:
+    """Keep the answer to replay; with pipe, in the transaction that writes what it answers."""
     done = Stored(state="done", fingerprint=print_, status=status, headers=headers,
                   body=body.decode("utf-8", "replace"))
-    ctx.redis.set(keys.idempotency(scope, key), done.model_dump_json(), ex=KEEP_SECONDS)
+    (pipe or ctx.redis).set(keys.idempotency(scope, key), done.model_dump_json(), ex=KEEP_SECONDS)
 
 
 def release(ctx: Context, scope: str, key: str) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from redis.client import Pipeline
 
 from service import clock, faults, idempotency, ids
 from service.context import Context
@@ -103,16 +104,19 @@ async def upload_dataset(ctx: Context, project_id: str, stream: AsyncIterator[by
                       filename=received.filename, format=fmt, status=DatasetStatus.processing,
                       bytes=received.bytes, sha256=received.sha256,
                       format_declared=declared != "auto")
-    # the record and its validation task in one transaction: never one without the other
-    ctx.store.create(dataset, project_id, extra=lambda pipe: ctx.enqueue(
-        "validate_dataset", dataset.id, pipeline=pipe))
+    def with_task_and_answer(pipe: Pipeline) -> None:
+        """The record, its validation task and the answer to replay: never one without the rest,
+        whenever the process dies."""
+        ctx.enqueue("validate_dataset", dataset.id, pipeline=pipe)
+        if idempotency_key:
+            body = orjson.dumps(dataset.model_dump(mode="json"))
+            idempotency.complete(ctx, scope, idempotency_key, print_, 201,
+                                 [("location", f"/v1/datasets/{dataset.id}"),
+                                  ("content-type", "application/json")], body, pipe)
+
+    ctx.store.create(dataset, project_id, extra=with_task_and_answer)
     faults.point(ctx, "datasets.upload.recorded")
     log.info("dataset.uploaded", dataset_id=dataset.id, bytes=dataset.bytes, format=fmt)
-    if idempotency_key:
-        body = orjson.dumps(dataset.model_dump(mode="json"))
-        idempotency.complete(ctx, scope, idempotency_key, print_, 201,
-                             [("location", f"/v1/datasets/{dataset.id}"),
-                              ("content-type", "application/json")], body)
     return dataset, None
 
 

@@ -123,9 +123,10 @@ def test_an_upload_cut_by_the_api_dying_leaves_no_dataset(settings, ctx, apis):
     assert [d["id"] for d in datasets_seen(api, auth)] == [again.json()["id"]]
 
 
-def test_an_upload_recorded_just_before_the_api_died_is_validated(settings, ctx, apis):
+def test_an_upload_recorded_just_before_the_api_died_is_validated_and_replayed(settings, ctx,
+                                                                               apis):
     apis.append(api := Api(settings, FTM_FAULT_POINTS='["datasets.upload.recorded"]'))
-    auth = new_key(api)
+    auth = {**new_key(api), "Idempotency-Key": "once"}
     with pytest.raises(httpx.HTTPError):  # the API dies before it answers
         httpx.post(f"{api.url}/v1/datasets", headers=auth, files={"file": ("d.jsonl", LINES)})
     api.process.wait(10)
@@ -135,3 +136,7 @@ def test_an_upload_recorded_just_before_the_api_died_is_validated(settings, ctx,
     run_tasks(ctx)
     found = datasets_seen(api, auth)
     assert [(d["status"], d["bytes"]) for d in found] == [("ready", len(LINES))]
+    again = httpx.post(f"{api.url}/v1/datasets", headers=auth, files={"file": ("d.jsonl", LINES)})
+    assert again.status_code == 201, again.text  # the client's retry gets the first answer
+    assert again.headers["Idempotent-Replayed"] == "true" and again.json()["id"] == found[0]["id"]
+    assert len(datasets_seen(api, auth)) == 1
