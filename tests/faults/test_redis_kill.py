@@ -90,6 +90,7 @@ def listed(http: httpx.Client, auth: dict[str, str], path: str) -> set[str]:
 def check_acknowledged(http: httpx.Client, auth: dict[str, str], ledger: Ledger,
                        dataset_id: str) -> None:
     datasets, jobs = listed(http, auth, "/v1/datasets"), listed(http, auth, "/v1/jobs")
+    webhooks = listed(http, auth, "/v1/webhooks")
     for kind, answer, sent in ledger.acked:
         if kind == "dataset":
             found = http.get(f"/v1/datasets/{answer['id']}", headers=auth)
@@ -105,6 +106,7 @@ def check_acknowledged(http: httpx.Client, auth: dict[str, str], ledger: Ledger,
         elif kind == "webhook":
             found = http.get(f"/v1/webhooks/{answer['id']}", headers=auth)
             assert found.status_code == 200 and found.json()["url"] == sent, answer
+            assert answer["id"] in webhooks
         else:
             own = {"Authorization": f"Bearer {answer['key']}"}
             assert http.get("/v1/jobs", headers=own, params={"limit": 1}).status_code == 200
