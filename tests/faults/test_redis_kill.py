@@ -87,8 +87,17 @@ def listed(http: httpx.Client, auth: dict[str, str], path: str) -> set[str]:
         after = {"after": page["last_id"]}
 
 
+def queued_validations(settings: object) -> set[str]:
+    ctx = build_context(settings)  # type: ignore[arg-type]
+    try:
+        return {job.args[0] for job in ctx.queue.get_jobs()
+                if job.func_name == "worker.tasks.validate_dataset"}
+    finally:
+        ctx.redis.close()
+
+
 def check_acknowledged(http: httpx.Client, auth: dict[str, str], ledger: Ledger,
-                       dataset_id: str) -> None:
+                       dataset_id: str, validations: set[str]) -> None:
     datasets, jobs = listed(http, auth, "/v1/datasets"), listed(http, auth, "/v1/jobs")
     webhooks = listed(http, auth, "/v1/webhooks")
     for kind, answer, sent in ledger.acked:
@@ -98,11 +107,14 @@ def check_acknowledged(http: httpx.Client, auth: dict[str, str], ledger: Ledger,
             assert (found.json()["sha256"], found.json()["bytes"]) == (
                 answer["sha256"], answer["bytes"])
             assert http.get(f"/v1/datasets/{answer['id']}/content", headers=auth).content == sent
+            assert answer["id"] in validations  # its validation will run
         elif kind == "job":
             found = http.get(f"/v1/jobs/{answer['id']}", headers=auth)
             assert found.status_code == 200 and answer["id"] in jobs, answer
             assert found.json()["training_dataset"] == dataset_id
             assert found.json()["suffix"] == answer["suffix"]
+            events = http.get(f"/v1/jobs/{answer['id']}/events", headers=auth).json()["data"]
+            assert events[0]["data"] == {"from": None, "to": "pending"}, events
         elif kind == "webhook":
             found = http.get(f"/v1/webhooks/{answer['id']}", headers=auth)
             assert found.status_code == 200 and found.json()["url"] == sent, answer
@@ -145,4 +157,4 @@ def test_no_acknowledged_write_is_lost_when_redis_is_killed(own_redis, api):
         print(f"{len(ledger.acked)} writes acknowledged, {len(ledger.refused)} refused")
         assert set(ledger.refused) <= {(503, "store_unavailable")}, set(ledger.refused)
         assert {kind for kind, _, _ in ledger.acked} == {"dataset", "job", "webhook", "key"}
-        check_acknowledged(http, auth, ledger, dataset_id)
+        check_acknowledged(http, auth, ledger, dataset_id, queued_validations(settings))
