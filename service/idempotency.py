@@ -1,6 +1,7 @@
 """Idempotency-Key: the same key and request replay the first answer; another request is a 409."""
 
 import hashlib
+from contextvars import ContextVar
 from typing import Literal
 
 import orjson
@@ -13,6 +14,8 @@ from service.store import keys
 
 KEEP_SECONDS = 26 * 3600
 CLAIM_SECONDS = 120
+# (scope, key, fingerprint) of the claim the request being served holds, if any
+CLAIMED: ContextVar[tuple[str, str, str] | None] = ContextVar("idempotency_claimed", default=None)
 
 
 class Stored(BaseModel):
@@ -69,6 +72,15 @@ def complete(ctx: Context, scope: str, key: str, print_: str, status: int,
     done = Stored(state="done", fingerprint=print_, status=status, headers=headers,
                   body=body.decode("utf-8", "replace"))
     (pipe or ctx.redis).set(keys.idempotency(scope, key), done.model_dump_json(), ex=KEEP_SECONDS)
+
+
+def complete_claimed(ctx: Context, pipe: Pipeline, status: int, headers: list[tuple[str, str]],
+                     body: bytes) -> None:
+    """In the transaction creating what the request answers, keep that answer now: a retry after
+    the process died replays it rather than creating it again."""
+    claimed = CLAIMED.get()
+    if claimed is not None:
+        complete(ctx, *claimed, status, headers, body, pipe)
 
 
 def release(ctx: Context, scope: str, key: str) -> None:
