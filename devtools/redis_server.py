@@ -40,10 +40,15 @@ def answers(url: str) -> bool:
 
 
 def start(port: int, data_dir: Path | None = None, *, prefer: str = "auto",
-          appendonly: bool = False, log: Path | None = None) -> subprocess.Popen[bytes]:
-    """Start a server bound to 127.0.0.1:port and wait until it answers PING."""
+          appendonly: bool = False, appendfsync: str | None = None,
+          log: Path | None = None) -> subprocess.Popen[bytes]:
+    """Start a server bound to 127.0.0.1:port and wait until it answers PING.
+
+    appendfsync ("always", "everysec", "no") sets when the AOF is flushed to disk."""
     args = [server_binary(prefer), "--port", str(port), "--bind", "127.0.0.1",
             "--save", "", "--appendonly", "yes" if appendonly else "no"]
+    if appendfsync is not None:
+        args += ["--appendfsync", appendfsync]
     if data_dir is not None:
         data_dir.mkdir(parents=True, exist_ok=True)
         args += ["--dir", str(data_dir.resolve())]

@@ -47,10 +47,12 @@ def wait_for(url: str, process: Process, name: str) -> None:
 
 
 def start_redis(url: str, data_dir: Path) -> Process:
-    """A Redis-protocol server with AOF on url's port, in its own session."""
+    """A Redis-protocol server with AOF on url's port, in its own session. Every write is on
+    disk before it is acknowledged (appendfsync always): a local server has the disk to itself."""
     port = urlparse(url).port or 6379
     args = [redis_server.server_binary(), "--port", str(port), "--bind", "127.0.0.1",
-            "--save", "", "--appendonly", "yes", "--dir", str(data_dir / "redis")]
+            "--save", "", "--appendonly", "yes", "--appendfsync", "always",
+            "--dir", str(data_dir / "redis")]
     (data_dir / "redis").mkdir(parents=True, exist_ok=True)
     with open(data_dir / "redis.log", "ab") as log:
         process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT,

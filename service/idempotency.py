@@ -1,10 +1,12 @@
 """Idempotency-Key: the same key and request replay the first answer; another request is a 409."""
 
 import hashlib
+from contextvars import ContextVar
 from typing import Literal
 
 import orjson
 from pydantic import BaseModel
+from redis.client import Pipeline
 
 from service.context import Context
 from service.errors import Conflict, IdempotencyKeyReused
@@ -12,6 +14,8 @@ from service.store import keys
 
 KEEP_SECONDS = 26 * 3600
 CLAIM_SECONDS = 120
+# (scope, key, fingerprint) of the claim the request being served holds, if any
+CLAIMED: ContextVar[tuple[str, str, str] | None] = ContextVar("idempotency_claimed", default=None)
 
 
 class Stored(BaseModel):
@@ -63,10 +67,20 @@ def claim(ctx: Context, scope: str, key: str, print_: str) -> Stored | None:
 
 
 def complete(ctx: Context, scope: str, key: str, print_: str, status: int,
-             headers: list[tuple[str, str]], body: bytes) -> None:
+             headers: list[tuple[str, str]], body: bytes, pipe: Pipeline | None = None) -> None:
+    """Keep the answer to replay; with pipe, in the transaction that writes what it answers."""
     done = Stored(state="done", fingerprint=print_, status=status, headers=headers,
                   body=body.decode("utf-8", "replace"))
-    ctx.redis.set(keys.idempotency(scope, key), done.model_dump_json(), ex=KEEP_SECONDS)
+    (pipe or ctx.redis).set(keys.idempotency(scope, key), done.model_dump_json(), ex=KEEP_SECONDS)
+
+
+def complete_claimed(ctx: Context, pipe: Pipeline, status: int, headers: list[tuple[str, str]],
+                     body: bytes) -> None:
+    """In the transaction creating what the request answers, keep that answer now: a retry after
+    the process died replays it rather than creating it again."""
+    claimed = CLAIMED.get()
+    if claimed is not None:
+        complete(ctx, *claimed, status, headers, body, pipe)
 
 
 def release(ctx: Context, scope: str, key: str) -> None:

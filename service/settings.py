@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     openai_timeout_seconds: float = Field(30.0, gt=0)
     openai_max_retries: int = Field(4, ge=0)
     openai_retry_base_seconds: float = Field(0.5, ge=0)
+    provider_retry_seconds: float = Field(
+        10.0, gt=0, description="after the gateway's retries give up: a launch tries again this "
+        "long after, a sync this long doubled per failure (up to 5 min)")
     openai_upload_part_bytes: int = Field(64 * 2**20, gt=0)
     openai_uploads_api_above_bytes: int = Field(256 * 2**20, gt=0)
 
@@ -84,6 +87,7 @@ class Settings(BaseSettings):
     file_processing_timeout_seconds: float = Field(600, gt=0)
     webhook_max_attempts: int = Field(8, ge=1, description="delivery attempts before failed")
     webhook_retry_base_seconds: float = Field(5.0, gt=0, description="first retry delay")
+    webhook_timeout_seconds: float = Field(10.0, gt=0, description="one delivery attempt's limit")
     webhook_allowed_targets: list[str] = Field(
         [], description="CIDRs or host names webhooks may reach besides public addresses")
     evaluation_lock_seconds: int = Field(30, gt=0, description="a run's lease, renewed as it runs")

@@ -241,7 +241,12 @@ class Idempotency:
             return await send_error(scope, receive, send, exc)
         if stored is not None:
             return await replay(stored, send)
-        await self.run_and_store(scope, replay_body(body, receive), send, ctx, scope_id, key, print_)
+        claimed = idempotency.CLAIMED.set((scope_id, key, print_))
+        try:
+            await self.run_and_store(scope, replay_body(body, receive), send, ctx, scope_id, key,
+                                     print_)
+        finally:
+            idempotency.CLAIMED.reset(claimed)
 
     async def run_and_store(self, scope: Scope, receive: Receive, send: Send, ctx: Context,
                             scope_id: str, key: str, print_: str) -> None:

@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from redis.client import Pipeline
 
-from service import clock, idempotency, ids
+from service import clock, faults, idempotency, ids
 from service.context import Context
 from service.datasets import ingest, upload
 from service.datasets.convert import ConvertRequest, convert_file
@@ -115,14 +116,19 @@ async def upload_dataset(ctx: Context, project_id: str, stream: AsyncIterator[by
                       filename=filename_of(received), format=fmt, status=DatasetStatus.processing,
                       bytes=received.bytes, sha256=received.sha256,
                       format_declared=declared != "auto")
-    ctx.store.create(dataset, project_id)
-    ctx.enqueue("validate_dataset", dataset.id)
+    def with_task_and_answer(pipe: Pipeline) -> None:
+        """The record, its validation task and the answer to replay: never one without the rest,
+        whenever the process dies."""
+        ctx.enqueue("validate_dataset", dataset.id, pipeline=pipe)
+        if idempotency_key:
+            body = orjson.dumps(dataset.model_dump(mode="json"))
+            idempotency.complete(ctx, scope, idempotency_key, print_, 201,
+                                 [("location", f"/v1/datasets/{dataset.id}"),
+                                  ("content-type", "application/json")], body, pipe)
+
+    ctx.store.create(dataset, project_id, extra=with_task_and_answer)
+    faults.point(ctx, "datasets.upload.recorded")
     log.info("dataset.uploaded", dataset_id=dataset.id, bytes=dataset.bytes, format=fmt)
-    if idempotency_key:
-        body = orjson.dumps(dataset.model_dump(mode="json"))
-        idempotency.complete(ctx, scope, idempotency_key, print_, 201,
-                             [("location", f"/v1/datasets/{dataset.id}"),
-                              ("content-type", "application/json")], body)
     return dataset, None
 
 

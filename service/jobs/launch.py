@@ -27,7 +27,6 @@ from service.logs import log
 from service.store import keys, locks
 
 PROVIDER = "openai"
-RETRY_SECONDS = 15
 
 
 class FileNotProcessed(Exception):
@@ -55,7 +54,7 @@ def run(ctx: Context, job_id: str) -> None:
                            update={"error": error})
         except (ProviderUnavailable, ProviderRateLimited) as exc:
             log.warning("job.launch.retry_later", job_id=job_id, error=exc.code)
-            ctx.enqueue("launch_job", job_id, delay=RETRY_SECONDS)
+            ctx.enqueue("launch_job", job_id, delay=ctx.settings.provider_retry_seconds)
 
 
 def launch(ctx: Context, job: Job) -> None:

@@ -3,11 +3,12 @@
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
 from openai.types.fine_tuning import FineTuningJob
 from redis.asyncio import Redis as AsyncRedis
 from redis.client import Pipeline
 
-from service import clock, ids
+from service import clock, faults, idempotency, ids
 from service.context import Context
 from service.datasets import service as datasets
 from service.datasets.models import Dataset, DatasetFormat, DatasetStatus
@@ -180,7 +181,14 @@ def create(ctx: Context, project: Project, body: JobCreate) -> Job | DryRun:
                                    f"<file of {body.validation_dataset}>"
                                    if body.validation_dataset else None)
         return DryRun(estimate=estimate, report=report, provider_request=request)
-    ctx.store.create(job, project.id, extra=lambda pipe: count_new(pipe, job))
+    def write(pipe: Pipeline) -> None:
+        count_new(pipe, job)
+        idempotency.complete_claimed(ctx, pipe, 202, [
+            ("location", f"/v1/jobs/{job.id}"), ("content-type", "application/json")],
+            orjson.dumps(job.model_dump(mode="json")))
+
+    ctx.store.create(job, project.id, extra=write)
+    faults.point(ctx, "jobs.create.recorded")
     events.record(ctx, job.id, "status", "Job created", data={"from": None, "to": "pending"})
     mark_due(ctx, job.id, now + 30)
     ctx.enqueue("launch_job", job.id)

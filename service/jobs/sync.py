@@ -87,7 +87,8 @@ def sync(ctx: Context, job_id: str) -> None:
             failures = job.sync_errors + 1
             ctx.store.update(Job, job_id, lambda j: j.model_copy(update={"sync_errors": failures}))
             log.warning("job.sync.failed", job_id=job_id, error=exc.code, failures=failures)
-            schedule.mark_due(ctx, job_id, clock.now() + min(300, 5 * 2**failures))
+            backoff = ctx.settings.provider_retry_seconds * 2 ** (failures - 1)
+            schedule.mark_due(ctx, job_id, clock.now_precise() + min(300, backoff))
             return
         if job.status in TERMINAL:
             schedule.forget(ctx, job_id)

@@ -82,6 +82,11 @@ def delivery_payload(delivery_id: str) -> str:
     return f"{PREFIX}:delivery:{delivery_id}:payload"
 
 
+def webhook_receiver_rest(origin: str) -> str:
+    """Set while a receiver that timed out rests: until when (Unix seconds), expiring then."""
+    return f"{PREFIX}:webhook-receiver:{origin}:rest"
+
+
 def deliveries_pending() -> str:
     """Pending deliveries by the time their next attempt is due."""
     return f"{PREFIX}:deliveries:pending"

@@ -71,6 +71,7 @@ class Store:
                extra: Callable[[Pipeline], None] | None = None) -> None:
         """Write a new record and index it, in one transaction."""
         pipe = self.redis.pipeline(transaction=True)
+        pipe.multi()  # explicit, so extra may add an RQ enqueue (which asks for it) to it
         pipe.set(keys.record(record.kind, record.id), record.stored_json())
         score = now_precise()
         if project_id is not None:

@@ -1,7 +1,12 @@
 """One event to one URL: a signed POST per attempt, retried with exponential backoff until a 2xx
-answer or the last attempt. Delivery is at least once; receivers dedupe on webhook-id."""
+answer or the last attempt. Delivery is at least once; receivers dedupe on webhook-id.
 
+A receiver that times out holds a worker for the whole timeout, so it then rests for the first
+retry delay: its other deliveries wait (no attempt counted) and the rest go ahead."""
+
+import math
 import time
+from urllib.parse import urlsplit
 
 import httpx
 from redis.client import Pipeline
@@ -15,7 +20,6 @@ from service.store import keys, locks
 from service.webhooks import signing, targets
 from service.webhooks.models import Attempt, Delivery, DeliveryStatus
 
-TIMEOUT_SECONDS = 10.0
 LOCK_SECONDS = 120
 GROWTH = 5  # 5 s, 25 s, ~2 min, ~10 min, ~52 min, ~4.3 h, then the cap
 MAX_DELAY_SECONDS = 6 * 3600
@@ -55,8 +59,15 @@ def run(ctx: Context, delivery_id: str) -> None:
         if secret is None or body is None:
             give_up(ctx, delivery_id, "The webhook was deleted before the event was delivered.")
             return
+        resting = resting_until(ctx, delivery.url)
+        if resting is not None:
+            postpone(ctx, delivery_id, resting)
+            return
         delay = retry_delay(ctx.settings, delivery.attempts + 1)
-        delivery = record(ctx, delivery_id, post(ctx.settings, delivery, body.decode(), secret), delay)
+        attempt = post(ctx.settings, delivery, body.decode(), secret)
+        if attempt.error == "timeout":
+            rest(ctx, delivery.url)
+        delivery = record(ctx, delivery_id, attempt, delay)
         WEBHOOK_DELIVERIES.labels(OUTCOMES[delivery.status]).inc()
         if delivery.status == DeliveryStatus.pending:
             ctx.enqueue("deliver_webhook", delivery_id, delay=delay)
@@ -74,7 +85,7 @@ def post(settings: Settings, delivery: Delivery, body: str, secret: str) -> Atte
     status, error = None, None
     try:
         target = targets.for_attempt(settings, delivery.url)
-        with httpx.Client(timeout=TIMEOUT_SECONDS, trust_env=False) as client:
+        with httpx.Client(timeout=settings.webhook_timeout_seconds, trust_env=False) as client:
             request = client.build_request(
                 "POST", target.url, content=body.encode(),
                 headers={**headers, "host": target.host_header},
@@ -94,6 +105,31 @@ def post(settings: Settings, delivery: Delivery, body: str, secret: str) -> Atte
     log.info("webhook.delivery.attempted", delivery_id=delivery.id, attempt=delivery.attempts + 1,
              status_code=status, ok=error is None, error=error, duration_ms=duration_ms)
     return Attempt(at=at, status_code=status, error=error, duration_ms=duration_ms)
+
+
+def origin_key(url: str) -> str:
+    parts = urlsplit(url)
+    return keys.webhook_receiver_rest(f"{parts.scheme}://{parts.netloc}".lower())
+
+
+def rest(ctx: Context, url: str) -> None:
+    seconds = ctx.settings.webhook_retry_base_seconds
+    ctx.redis.set(origin_key(url), clock.now_precise() + seconds, px=max(1, int(seconds * 1000)))
+
+
+def resting_until(ctx: Context, url: str) -> float | None:
+    until = ctx.redis.get(origin_key(url))
+    return float(until) if until is not None else None
+
+
+def postpone(ctx: Context, delivery_id: str, until: float) -> None:
+    """Move the delivery's next attempt to when its receiver has rested; no attempt counted."""
+    at = math.ceil(until)
+    ctx.store.update(Delivery, delivery_id, lambda delivery: delivery.model_copy(
+        update={"next_attempt_at": at}), extra=track_pending)
+    # half a second late rather than a hair early: RQ floors the time to the second, as `run` does
+    ctx.enqueue("deliver_webhook", delivery_id, delay=max(0.0, at - clock.now_precise()) + 0.5)
+    log.info("webhook.delivery.postponed", delivery_id=delivery_id, until=at)
 
 
 def retry_delay(settings: Settings, attempt: int) -> float:

@@ -1,0 +1,123 @@
+"""The provider down for longer than the gateway's retry budget, with jobs in every phase:
+one running, one queued at the provider, one launching. They wait, then all succeed, with one
+provider job each and no event recorded twice."""
+
+import os
+import subprocess
+import sys
+import time
+from collections import Counter
+
+import httpx
+import openai
+import pytest
+
+from tests.conftest import EMULATOR_KEY, ROOT
+from tests.factories import chat_dataset, wait_until
+from tests.jobs.test_follow import admin
+from tests.jobs.test_launch import create_job, status_of
+
+MAX_RETRIES = 2
+DOWN = {"error_fraction": 1.0, "error_status": 503, "retry_after_ms": 10}
+
+
+@pytest.fixture
+def settings_overrides(settings_overrides):
+    return {**settings_overrides, "openai_max_retries": MAX_RETRIES,
+            "rate_limit_per_minute": 100_000}
+
+
+@pytest.fixture
+def worker(settings, emulator, tmp_path):
+    log = (tmp_path / "worker.log").open("w")
+    env = {**os.environ, "FTM_REDIS_URL": settings.redis_url, "FTM_DATA_DIR": str(settings.data_dir),
+           "FTM_ADMIN_KEY": settings.admin_key.get_secret_value(), "OPENAI_BASE_URL": emulator,
+           "OPENAI_API_KEY": EMULATOR_KEY, "FTM_LOG_LEVEL": "INFO",
+           "FTM_OPENAI_MAX_RETRIES": str(MAX_RETRIES), "FTM_OPENAI_RETRY_BASE_SECONDS": "0.01",
+           "FTM_PROVIDER_RETRY_SECONDS": "0.5", "FTM_SYNC_SWEEP_SECONDS": "1",
+           "FTM_SYNC_INTERVAL_RUNNING_SECONDS": "0.2", "FTM_SYNC_INTERVAL_QUEUED_SECONDS": "0.2"}
+    process = subprocess.Popen([sys.executable, "-m", "worker"], cwd=ROOT, env=env, stdout=log,
+                               stderr=subprocess.STDOUT)
+    yield process
+    process.terminate()
+    process.wait(20)
+
+
+def emulator_get(emulator: str, path: str, **params: object) -> list[dict]:
+    answer = httpx.get(emulator.removesuffix("/v1") + f"/__emulator/{path}", params=params)
+    return answer.raise_for_status().json()["data"]
+
+
+def refused_since(emulator: str, start: int, path: str) -> int:
+    """How many requests under path the emulator failed, counting from request number start."""
+    log = emulator_get(emulator, "requests", limit=100_000)[start:]
+    return sum(1 for r in log if r["fault"] and r["path"].startswith(path))
+
+
+def provider_job(emulator: str, job_id: str) -> dict | None:
+    mine = [j for j in emulator_get(emulator, "jobs") if j["metadata"].get("ftm_job_id") == job_id]
+    return mine[0] if mine else None
+
+
+def all_events(client, auth, job_id: str) -> list[dict]:
+    found, after = [], ""
+    while True:
+        page = client.get(f"/v1/jobs/{job_id}/events?limit=100{after}", headers=auth).json()
+        found += page["data"]
+        if not page["has_more"]:
+            return found
+        after = f"&after={page['last_id']}"
+
+
+def test_jobs_in_every_phase_wait_out_a_provider_outage(client, ctx, auth, emulator, worker):
+    train = chat_dataset(client, ctx, auth, 20)
+    admin(emulator, "config", {"speed": 5})  # slow enough for a sync to see it running
+    running = create_job(client, auth, train, suffix="running")["id"]
+    wait_until(lambda: status_of(client, auth, running)["status"] == "running", timeout=120)
+    admin(emulator, f"jobs/{provider_job(emulator, running)['id']}/stall", {"stalled": True})
+    admin(emulator, "config", {"speed": 50})
+    admin(emulator, "faults", {"stall_next_jobs": 1})
+    queued = create_job(client, auth, train, suffix="queued")["id"]
+    wait_until(lambda: status_of(client, auth, queued)["provider"]["job_id"], timeout=120)
+
+    start = len(emulator_get(emulator, "requests", limit=100_000))
+    admin(emulator, "faults", DOWN)
+    went_down = time.monotonic()
+    launching = create_job(client, auth, train, suffix="launching")["id"]
+    budget = MAX_RETRIES + 1
+    # Down until the gateway has given up at least twice on each: syncs and the new launch.
+    for path in (f"/v1/fine_tuning/jobs/{provider_job(emulator, running)['id']}",
+                 f"/v1/fine_tuning/jobs/{provider_job(emulator, queued)['id']}", "/v1/files"):
+        wait_until(lambda path=path: refused_since(emulator, start, path) >= 2 * budget + 1,
+                   timeout=240, every=0.5)
+    print(f"provider down {time.monotonic() - went_down:.1f} s: "
+          f"{len(emulator_get(emulator, 'requests', limit=100_000)) - start} requests refused")
+    during = {job: status_of(client, auth, job)["status"] for job in (running, queued, launching)}
+    admin(emulator, "faults", {"error_fraction": 0.0})
+    for job in (running, queued):
+        admin(emulator, f"jobs/{provider_job(emulator, job)['id']}/stall", {"stalled": False})
+
+    def finished():
+        found = [status_of(client, auth, job) for job in (running, queued, launching)]
+        return found if all(j["status"] in ("succeeded", "failed", "cancelled") for j in found) \
+            else None
+
+    final = wait_until(finished, timeout=300, every=0.5)
+    assert during == {running: "running", queued: "validating_files",
+                      launching: during[launching]}, during
+    assert during[launching] in ("pending", "preparing")
+    assert [j["status"] for j in final] == ["succeeded"] * 3, [j["error"] for j in final]
+
+    tags = Counter(j["metadata"].get("ftm_job_id") for j in emulator_get(emulator, "jobs"))
+    assert {job: tags[job] for job in (running, queued, launching)} == {
+        running: 1, queued: 1, launching: 1}
+    remote = openai.OpenAI(base_url=emulator, api_key=EMULATOR_KEY, max_retries=5)
+    for job in final:
+        ours = all_events(client, auth, job["id"])
+        mirrored = [(e["created_at"], e["message"]) for e in ours
+                    if e["source"] == "openai" and e["type"] != "checkpoint"]
+        provider_events = remote.fine_tuning.jobs.list_events(job["provider"]["job_id"], limit=1000)
+        assert mirrored == [(e.created_at, e.message) for e in reversed(list(provider_events))]
+        moves = [(e["data"]["from"], e["data"]["to"]) for e in ours if e["type"] == "status"]
+        assert len(moves) == len(set(moves)), moves
+        assert all(e["level"] != "error" for e in ours), job["id"]
