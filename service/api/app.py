@@ -8,7 +8,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 
 from service import logs
-from service.api import middleware, problems
+from service.api import middleware, openapi, problems
 from service.api.routes import (
     admin,
     console,
@@ -42,7 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         holder["context"].redis.close()
 
     app = FastAPI(title="finetune-manager", version="0.1.0", description=DESCRIPTION,
-                  lifespan=lifespan)
+                  lifespan=lifespan, generate_unique_id_function=openapi.operation_id)
     holder["context"] = app.state.context = build_context(settings)
     for router in (health.router, admin.router, datasets.router, jobs.router, webhooks.router,
                    providers.router, models.router, playground.router):
@@ -50,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(evaluations.router)
     app.include_router(pipelines.router)
     app.include_router(console.router)
+    openapi.install(app)
     app.add_exception_handler(ServiceError, problems.on_service_error)
     app.add_exception_handler(RequestValidationError, problems.on_validation_error)
     app.add_exception_handler(HTTPException, problems.on_http_error)

@@ -35,10 +35,20 @@ def authenticate(request: Request, ctx: ContextDep, credentials: Credentials) ->
     project, key = projects.authenticate(ctx, secret_of(credentials))
     request.state.project_id = project.id
     per_minute = ctx.settings.rate_limit_per_minute
-    wait = Bucket(ctx.redis, f"key:{key.id}", per_minute, capacity=per_minute).take()
+    bucket = Bucket(ctx.redis, f"key:{key.id}", per_minute, capacity=per_minute)
+    wait = bucket.take()
     if wait > 0:
         raise RateLimited(max(1, math.ceil(wait)))
+    request.state.rate_headers = rate_headers(bucket, per_minute)
     return project
+
+
+def rate_headers(bucket: Bucket, per_minute: int) -> dict[str, str]:
+    """OpenAI's x-ratelimit-* headers for the key's request budget."""
+    left = bucket.remaining()
+    return {"x-ratelimit-limit-requests": str(per_minute),
+            "x-ratelimit-remaining-requests": str(math.floor(left)),
+            "x-ratelimit-reset-requests": f"{math.ceil((per_minute - left) / bucket.rate)}s"}
 
 
 def authenticate_admin(ctx: ContextDep, credentials: Credentials) -> None:

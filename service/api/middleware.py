@@ -50,7 +50,11 @@ class RequestContext:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                MutableHeaders(scope=message)["X-Request-ID"] = request_id
+                headers = MutableHeaders(scope=message)
+                headers["X-Request-ID"] = request_id
+                state: MutableMapping[str, Any] = scope.get("state", {})
+                for name, value in state.get("rate_headers", {}).items():
+                    headers.setdefault(name, value)
             await send(message)
 
         try:

@@ -50,7 +50,7 @@ class EvaluationCreate(BaseModel):
         return self
 
 
-class Progress(BaseModel):
+class EvaluationProgress(BaseModel):
     done: int = 0
     total: int | None = None
 
@@ -121,7 +121,7 @@ class Evaluation(Record):
     object: Literal["evaluation"] = "evaluation"
     project_id: str
     status: EvaluationStatus = EvaluationStatus.queued
-    progress: Progress = Field(default_factory=Progress)
+    progress: EvaluationProgress = Field(default_factory=EvaluationProgress)
     results: dict[str, ModelResult] | None = None
     comparison: Comparison | None = None
     dataset: str

@@ -29,6 +29,7 @@ class Bucket:
         self.key = keys.bucket(name)
         self.rate = per_minute / 60.0
         self.capacity = capacity if capacity is not None else max(1.0, per_minute / 60.0)
+        self.client = client
         self.script = client.register_script(TAKE)
 
     def take(self, tokens: float = 1.0) -> float:
@@ -36,3 +37,8 @@ class Bucket:
         wait = self.script(keys=[self.key],
                            args=[self.rate, self.capacity, now_precise(), tokens])
         return float(wait)
+
+    def remaining(self) -> float:
+        """Tokens left after the last take."""
+        tokens = self.client.hget(self.key, "tokens")
+        return self.capacity if tokens is None else float(tokens)

@@ -4,6 +4,7 @@ from fastapi import APIRouter, Response
 from fastapi.responses import StreamingResponse
 
 from service.api.deps import ContextDep, ProjectDep
+from service.api.openapi import problems
 from service.playground import chat, embeddings
 from service.playground.models import ChatCompletionRequest, EmbeddingRequest
 
@@ -20,7 +21,8 @@ EMBEDDINGS_ANSWER: dict[int | str, dict[str, Any]] = {200: {"content": {
     JSON: {"schema": UNCHANGED}}}}
 
 
-@router.post("/chat/completions", response_class=Response, responses=CHAT_ANSWER)
+@router.post("/chat/completions", response_class=Response,
+             responses={**CHAT_ANSWER, **problems(403, 404, 502)})
 async def create_chat_completion(body: ChatCompletionRequest, project: ProjectDep,
                                  ctx: ContextDep) -> Response:
     if body.stream:
@@ -29,7 +31,8 @@ async def create_chat_completion(body: ChatCompletionRequest, project: ProjectDe
     return Response(await chat.complete(ctx, project.id, body), media_type=JSON)
 
 
-@router.post("/embeddings", response_class=Response, responses=EMBEDDINGS_ANSWER)
-async def create_embeddings(body: EmbeddingRequest, project: ProjectDep,
+@router.post("/embeddings", response_class=Response,
+             responses={**EMBEDDINGS_ANSWER, **problems(403, 404, 502)})
+async def create_embedding(body: EmbeddingRequest, project: ProjectDep,
                             ctx: ContextDep) -> Response:
     return Response(await embeddings.create(ctx, project.id, body), media_type=JSON)
