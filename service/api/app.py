@@ -8,7 +8,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 
 from service import logs
-from service.api import middleware, openapi, problems
+from service.api import middleware, openapi, outbound, problems
 from service.api.routes import (
     admin,
     console,
@@ -50,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(evaluations.router)
     app.include_router(pipelines.router)
     app.include_router(console.router)
+    outbound.register(app)
     openapi.install(app)
     app.add_exception_handler(ServiceError, problems.on_service_error)
     app.add_exception_handler(RequestValidationError, problems.on_validation_error)

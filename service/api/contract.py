@@ -45,6 +45,7 @@ ERROR_CODES: dict[str, str] = {
     "webhook_not_found": "No webhook with this id in the project.",
     "project_not_found": "No project with this id.",
     "key_not_found": "No API key with this id.",
+    "provider_job_not_found": "The provider has no fine-tuning job with this id.",
     "model_not_found": "No such model for this project, or it was deleted.",
     "webhook_not_configured": "Inbound provider webhooks are not configured.",
     # The state it is in.

@@ -69,6 +69,33 @@ IDEMPOTENCY_KEY = {
 NOT_IDEMPOTENT = (*OPENAI_COMPATIBLE, "/v1/providers/")
 
 
+# From each create operation's answer to what a client does next with what it made.
+LINKS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "uploadDataset": ("dataset_id", ("getDataset", "getDatasetReport", "listDatasetRows",
+                                     "convertDataset", "splitDataset", "deleteDataset")),
+    "convertDataset": ("dataset_id", ("getDataset", "getDatasetReport", "listDatasetRows",
+                                      "deleteDataset")),
+    "createJob": ("job_id", ("getJob", "cancelJob", "pauseJob", "resumeJob", "listJobEvents",
+                             "streamJobEvents", "getJobMetrics", "listJobCheckpoints")),
+    "importJob": ("job_id", ("getJob", "cancelJob", "listJobEvents")),
+    "createEvaluation": ("evaluation_id", ("getEvaluation", "cancelEvaluation",
+                                           "listEvaluationPredictions")),
+    "createPipeline": ("pipeline_id", ("getPipeline", "cancelPipeline")),
+    "createWebhook": ("webhook_id", ("getWebhook", "listWebhookDeliveries", "deleteWebhook")),
+    "createProject": ("project_id", ("getProject", "createApiKey")),
+    "createApiKey": ("key_id", ("deleteApiKey",)),
+}
+
+
+def add_links(operation: dict[str, Any]) -> None:
+    param, targets = LINKS.get(operation["operationId"], ("", ()))
+    for status, response in operation["responses"].items():
+        if targets and status in ("201", "202"):
+            response["links"] = {target: {
+                "operationId": target, "parameters": {param: "$response.body#/id"},
+                "description": f"`id` of the answer as `{param}`."} for target in targets}
+
+
 def operation_id(route: APIRoute) -> str:
     """`create_job` → `createJob`: OpenAI's style of operation id, from the route's name."""
     first, *rest = route.name.split("_")
@@ -95,6 +122,9 @@ def build(app: FastAPI) -> dict[str, Any]:
         add_schema(schemas, model)
     for name in ("HTTPValidationError", "ValidationError"):
         schemas.pop(name, None)
+    tunable = tunable_model(app.state.context.settings.tunable_models)
+    for name in ("JobCreate", "PipelineJob"):
+        schemas[name]["properties"]["model"] = tunable
     for path, item in spec["paths"].items():
         for method, operation in item.items():
             complete(path, method, operation)
@@ -117,6 +147,15 @@ def rename_pages(spec: dict[str, Any]) -> dict[str, Any]:
             schemas[f"{found[1]}List"] = schemas.pop(name)
     renamed["components"]["schemas"] = dict(sorted(schemas.items()))
     return renamed
+
+
+def tunable_model(models: list[str]) -> dict[str, Any]:
+    """What POST /v1/jobs takes as model: a configured base model or a fine-tuned one."""
+    return {"anyOf": [{"type": "string", "enum": models},
+                      {"type": "string", "pattern": "^ft:[^\\s]+$"}],
+            "description": "A configured base model, or one of the project's fine-tuned models "
+                           "(an unknown `ft:` model is `404 model_not_found`).",
+            "examples": [models[0]] if models else []}
 
 
 def add_schema(schemas: dict[str, Any], model: type[BaseModel]) -> None:
@@ -154,6 +193,7 @@ def complete(path: str, method: str, operation: dict[str, Any]) -> None:
     for status in statuses:
         responses[str(status)] = error_response(status, compatible)
     operation["responses"] = dict(sorted(responses.items()))
+    add_links(operation)
 
 
 def error_statuses(path: str, method: str, operation: dict[str, Any]) -> set[int]:
@@ -168,8 +208,8 @@ def error_statuses(path: str, method: str, operation: dict[str, Any]) -> set[int
         found |= {400, 413, 422}
     if any(param["in"] != "path" for param in params):
         found.add(422)
-    if any(param["in"] == "path" for param in params):
-        found.add(404)
+    if any(param["in"] == "path" or param["name"] == "after" for param in params):
+        found.add(404)  # an unknown id in the path, or as the cursor
     if any(param["name"] == "Idempotency-Key" for param in params):
         found.add(409)
     return found

@@ -27,9 +27,17 @@ TERMINAL = frozenset({EvaluationStatus.succeeded, EvaluationStatus.failed,
 class EvaluationCreate(BaseModel):
     """The body of POST /v1/evaluations: `models`, or `job` (its fine-tuned model, then its base)."""
 
-    model_config = ConfigDict(extra="forbid")
+    # Either models or job, never both.
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"oneOf": [
+        {"required": ["models"], "properties": {"models": {"type": "array", "items": {"type": "string"}}},
+         "not": {"required": ["job"]}},
+        {"required": ["job"], "properties": {"job": {"type": "string"}},
+         "not": {"required": ["models"]}}],
+        "examples": [{"dataset": "ds_9kQ2mVx0Lr4t", "job": "job_3Fh8sPq1Zc6y",
+                      "scoring": "label", "max_examples": 200}]})
     dataset: str = Field(min_length=1)
-    models: list[str] | None = Field(None, min_length=1, max_length=MAX_MODELS)
+    models: list[str] | None = Field(None, min_length=1, max_length=MAX_MODELS,
+                                     json_schema_extra={"uniqueItems": True})
     job: str | None = Field(None, min_length=1)
     max_examples: int | None = Field(None, ge=1, description="the first N examples only")
     temperature: float = Field(0.0, ge=0, le=2)

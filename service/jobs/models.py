@@ -100,7 +100,13 @@ class JobCreate(BaseModel):
 
     # Hyperparameters go either in method or at the top level (legacy), never both.
     model_config = ConfigDict(extra="forbid", json_schema_extra={
-        "not": {"required": ["method", "hyperparameters"]}})
+        "not": {"required": ["method", "hyperparameters"]},
+        "examples": [{"model": "gpt-4o-mini-2024-07-18", "training_dataset": "ds_5TdQ2xk9aPz1",
+                      "validation_dataset": "ds_7Hc3bW0qLm8e",
+                      "method": {"type": "supervised",
+                                 "supervised": {"hyperparameters": {"n_epochs": 3}}},
+                      "suffix": "reflection", "metadata": {"team": "research"},
+                      "max_cost_usd": 5.0}]})
     model: str = Field(min_length=1)
     training_dataset: str
     validation_dataset: str | None = None

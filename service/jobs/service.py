@@ -18,6 +18,10 @@ from service.errors import (
     InvalidJobState,
     InvalidRequest,
     JobNotFound,
+    ModelNotFound,
+    NotFound,
+    ProviderRejected,
+    ServiceError,
 )
 from service.jobs import events, lifecycle
 from service.jobs.models import (
@@ -54,6 +58,13 @@ class ProviderJobAlreadyTracked(InvalidRequest):
     code = "provider_job_already_tracked"
 
 
+class ProviderJobNotFound(NotFound):
+    code = "provider_job_not_found"
+
+    def __init__(self, provider_job_id: str) -> None:
+        ServiceError.__init__(self, f"The provider has no fine-tuning job {provider_job_id!r}.")
+
+
 def get(ctx: Context, project_id: str, job_id: str) -> Job:
     job = ctx.store.get(Job, job_id)
     if job is None or job.project_id != project_id:
@@ -77,6 +88,8 @@ def page(ctx: Context, project_id: str, limit: int, after: str | None,
 def check_model(ctx: Context, project_id: str, model: str) -> None:
     if model in ctx.settings.tunable_models or registry.owned(ctx, project_id, model):
         return
+    if model.startswith("ft:"):
+        raise ModelNotFound(model)
     raise ModelNotTunable(
         f"{model!r} cannot be fine-tuned here; use one of {', '.join(ctx.settings.tunable_models)}"
         " or one of this project's fine-tuned models.",
@@ -209,7 +222,13 @@ def import_job(ctx: Context, project: Project, body: JobImport) -> Job:
     """Follow a provider job created elsewhere; the first sync fills it in."""
     if ctx.redis.get(keys.job_by_provider(body.provider_job_id)):
         raise ProviderJobAlreadyTracked(f"{body.provider_job_id} is already tracked.")
-    remote = ctx.gateway.call(ctx.gateway.client.fine_tuning.jobs.retrieve, body.provider_job_id)
+    try:
+        remote = ctx.gateway.call(ctx.gateway.client.fine_tuning.jobs.retrieve,
+                                  body.provider_job_id)
+    except ProviderRejected as exc:
+        if exc.provider_status == 404:
+            raise ProviderJobNotFound(body.provider_job_id) from None
+        raise
     return track(ctx, job_from_remote(remote, ids.new_id("job"), project.id, "import"))
 
 

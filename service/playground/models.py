@@ -18,6 +18,12 @@ class PassThrough(BaseModel):
 class ChatCompletionRequest(PassThrough):
     """OpenAI's chat completion body."""
 
+    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [{
+        "model": "ft:gpt-4o-mini-2024-07-18:org:reflection:AbC123xy",
+        "messages": [{"role": "system", "content": "Classify the reflection."},
+                     {"role": "user", "content": "I learned to question my first answer."}],
+        "temperature": 0}]})
+
     messages: list[dict[str, Any]] = Field(min_length=1)
     stream: StrictBool | None = None
 

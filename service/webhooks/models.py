@@ -24,9 +24,12 @@ class DeliveryStatus(StrEnum):
 
 
 class WebhookCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    url: str = Field(max_length=2048)
-    events: list[WebhookEvent] = Field(min_length=1)
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"url": "https://hooks.example.com/finetune",
+         "events": ["job.succeeded", "job.failed", "evaluation.completed"]}]})
+    url: str = Field(max_length=2048, pattern=r"^https?://[^/?#\s@:]+(:\d{1,5})?([/?#]\S*)?$",
+                     examples=["https://hooks.example.com/finetune"])
+    events: list[WebhookEvent] = Field(min_length=1, json_schema_extra={"uniqueItems": True})
     description: str | None = Field(None, max_length=512)
 
     @field_validator("url")

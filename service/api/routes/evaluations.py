@@ -18,7 +18,7 @@ def evaluation_response(evaluation: Evaluation, status: int) -> JSONResponse:
                         headers={"Location": f"/v1/evaluations/{evaluation.id}"})
 
 
-@router.post("", status_code=202, response_model=Evaluation, responses=problems(409))
+@router.post("", status_code=202, response_model=Evaluation, responses=problems(404, 409))
 def create_evaluation(body: EvaluationCreate, project: ProjectDep, ctx: ContextDep) -> Response:
     return evaluation_response(evaluations.create(ctx, project.id, body), 202)
 

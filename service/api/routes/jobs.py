@@ -43,7 +43,7 @@ def job_response(job: Job, status: int) -> JSONResponse:
 
 
 @router.post("", status_code=202, responses={200: {"model": DryRun}, 202: {"model": Job},
-                                            **problems(409)})
+                                            **problems(404, 409)})
 def create_job(body: JobCreate, project: ProjectDep, ctx: ContextDep) -> Response:
     created = jobs.create(ctx, project, body)
     if isinstance(created, DryRun):
@@ -51,7 +51,7 @@ def create_job(body: JobCreate, project: ProjectDep, ctx: ContextDep) -> Respons
     return job_response(created, 202)
 
 
-@router.post("/import", status_code=202, response_model=Job, responses=problems(502))
+@router.post("/import", status_code=202, response_model=Job, responses=problems(404, 502))
 def import_job(body: JobImport, project: ProjectDep, ctx: ContextDep) -> Response:
     return job_response(jobs.import_job(ctx, project, body), 202)
 

@@ -16,7 +16,7 @@ def pipeline_response(pipeline: Pipeline, status: int) -> JSONResponse:
                         headers={"Location": f"/v1/pipelines/{pipeline.id}"})
 
 
-@router.post("", status_code=202, response_model=Pipeline, responses=problems(409))
+@router.post("", status_code=202, response_model=Pipeline, responses=problems(404, 409))
 def create_pipeline(body: PipelineCreate, project: ProjectDep, ctx: ContextDep) -> Response:
     """Convert, split, fine-tune and evaluate in one call; the steps run in the background."""
     return pipeline_response(pipelines.create(ctx, project, body), 202)
