@@ -175,6 +175,7 @@ def complete(path: str, method: str, operation: dict[str, Any]) -> None:
     responses = operation["responses"]
     for status, response in responses.items():
         if status.startswith("2"):
+            json_first(response)
             headers = response.setdefault("headers", {})
             headers["X-Request-ID"] = header("X-Request-ID")
             if authenticated:
@@ -194,6 +195,13 @@ def complete(path: str, method: str, operation: dict[str, Any]) -> None:
         responses[str(status)] = error_response(status, compatible)
     operation["responses"] = dict(sorted(responses.items()))
     add_links(operation)
+
+
+def json_first(response: dict[str, Any]) -> None:
+    """JSON before the other media types (streams, CSV): generated clients parse the first."""
+    content = response.get("content", {})
+    if "application/json" in content:
+        response["content"] = {"application/json": content["application/json"], **content}
 
 
 def error_statuses(path: str, method: str, operation: dict[str, Any]) -> set[int]:

@@ -47,14 +47,13 @@ def _any_of(fields: tuple[str, ...]) -> dict[str, Any]:
 
 
 # Which fields go with which target (checked by _fit_target).
-TARGET_SHAPES: dict[str, Any] = {"oneOf": [
-    {"properties": {"target": {"const": "chat"}, "user": {"type": "string"},
-                    "assistant": {"type": "string"}},
-     "dependentRequired": {"user": ["assistant"], "assistant": ["user"]},
-     "not": _any_of(_PROMPT_FIELDS)},
-    {"properties": {"target": {"const": "prompt_completion"}, "prompt": {"type": "string"},
-                    "completion": {"type": "string"}},
-     "required": ["target", "prompt", "completion"], "not": _any_of(_CHAT_FIELDS)}]}
+TARGET_SHAPES: dict[str, Any] = {
+    "if": {"properties": {"target": {"const": "prompt_completion"}}, "required": ["target"]},
+    "then": {"properties": {"prompt": {"type": "string"}, "completion": {"type": "string"}},
+             "required": ["prompt", "completion"], "not": _any_of(_CHAT_FIELDS)},
+    "else": {"properties": {"user": {"type": "string"}, "assistant": {"type": "string"}},
+             "dependentRequired": {"user": ["assistant"], "assistant": ["user"]},
+             "not": _any_of(_PROMPT_FIELDS)}}
 
 
 class ConvertRequest(BaseModel):

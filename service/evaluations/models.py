@@ -28,11 +28,11 @@ class EvaluationCreate(BaseModel):
     """The body of POST /v1/evaluations: `models`, or `job` (its fine-tuned model, then its base)."""
 
     # Either models or job, never both.
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"oneOf": [
-        {"required": ["models"], "properties": {"models": {"type": "array", "items": {"type": "string"}}},
-         "not": {"required": ["job"]}},
-        {"required": ["job"], "properties": {"job": {"type": "string"}},
-         "not": {"required": ["models"]}}],
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "if": {"required": ["job"]},
+        "then": {"properties": {"job": {"type": "string"}}, "not": {"required": ["models"]}},
+        "else": {"properties": {"models": {"type": "array", "items": {"type": "string"}}},
+                 "required": ["models"]},
         "examples": [{"dataset": "ds_9kQ2mVx0Lr4t", "job": "job_3Fh8sPq1Zc6y",
                       "scoring": "label", "max_examples": 200}]})
     dataset: str = Field(min_length=1)

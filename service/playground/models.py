@@ -1,4 +1,4 @@
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
@@ -32,3 +32,58 @@ class EmbeddingRequest(PassThrough):
     """OpenAI's embeddings body; `encoding_format` (the SDK sends base64) passes through."""
 
     input: str | list[Any]
+
+
+class Open(BaseModel):
+    """An OpenAI answer: the fields named here are always there; any other passes unchanged."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class ChatMessage(Open):
+    role: str
+    content: str | None = None
+
+
+class ChatChoice(Open):
+    index: int
+    message: ChatMessage
+    finish_reason: str | None = None
+
+
+class CompletionUsage(Open):
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
+class ChatCompletion(Open):
+    """OpenAI's chat completion, as the provider answered it."""
+
+    id: str
+    object: Literal["chat.completion"]
+    created: int
+    model: str
+    choices: list[ChatChoice]
+    usage: CompletionUsage | None = None
+
+
+class Embedding(Open):
+    object: Literal["embedding"]
+    index: int
+    embedding: list[float] | str = Field(description="Floats, or base64 with "
+                                                     "`encoding_format: base64`.")
+
+
+class EmbeddingUsage(Open):
+    prompt_tokens: int
+    total_tokens: int
+
+
+class EmbeddingList(Open):
+    """OpenAI's embeddings answer, as the provider answered it."""
+
+    object: Literal["list"]
+    data: list[Embedding]
+    model: str
+    usage: EmbeddingUsage | None = None

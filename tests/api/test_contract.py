@@ -4,6 +4,8 @@ import importlib
 import json
 import pkgutil
 import re
+import subprocess
+import sys
 
 import service
 from service.errors import ServiceError
@@ -85,3 +87,12 @@ def test_job_control_is_three_routes(client, auth):
     assert answer.status_code == 404 and answer.json()["code"] == "not_found"
     missing = client.post("/v1/jobs/job_x/pause", headers=auth)
     assert missing.status_code == 404 and missing.json()["code"] == "job_not_found"
+
+
+def test_committed_spec_is_what_make_openapi_writes():
+    makefile = (ROOT / "Makefile").read_text()
+    assert "python -m devtools.openapi > openapi/openapi.json" in makefile
+    fresh = subprocess.run([sys.executable, "-m", "devtools.openapi"], cwd=ROOT, check=True,
+                           capture_output=True, text=True).stdout
+    committed = (ROOT / "openapi" / "openapi.json").read_text()
+    assert fresh == committed, "openapi/openapi.json is stale: run `make openapi`"

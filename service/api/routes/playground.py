@@ -6,19 +6,21 @@ from fastapi.responses import StreamingResponse
 from service.api.deps import ContextDep, ProjectDep
 from service.api.openapi import problems
 from service.playground import chat, embeddings
-from service.playground.models import ChatCompletionRequest, EmbeddingRequest
+from service.playground.models import (
+    ChatCompletion,
+    ChatCompletionRequest,
+    EmbeddingList,
+    EmbeddingRequest,
+)
 
 router = APIRouter(prefix="/v1", tags=["playground"])
 JSON = "application/json"
 STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-UNCHANGED = {"type": "object", "description": "The provider's answer, unchanged."}
-CHAT_ANSWER: dict[int | str, dict[str, Any]] = {200: {"content": {
-    JSON: {"schema": UNCHANGED},
+CHAT_ANSWER: dict[int | str, dict[str, Any]] = {200: {"model": ChatCompletion, "content": {
     "text/event-stream": {"schema": {"type": "string", "description": (
         "With stream: true, the provider's chunks as `data: {json}` events, then "
         "`data: [DONE]`.")}}}}}
-EMBEDDINGS_ANSWER: dict[int | str, dict[str, Any]] = {200: {"content": {
-    JSON: {"schema": UNCHANGED}}}}
+EMBEDDINGS_ANSWER: dict[int | str, dict[str, Any]] = {200: {"model": EmbeddingList}}
 
 
 @router.post("/chat/completions", response_class=Response,
