@@ -209,7 +209,8 @@ def error_statuses(path: str, method: str, operation: dict[str, Any]) -> set[int
     found = {int(status) for status in operation["responses"]
              if status[0] in "45" and status != "422"}
     params = operation.get("parameters", [])
-    found.add(503)
+    if path != "/healthz":
+        found.add(503)  # Redis, storage or the provider unreachable
     if "security" in operation:
         found |= {401, 429}
     if "requestBody" in operation:
@@ -225,8 +226,8 @@ def error_statuses(path: str, method: str, operation: dict[str, Any]) -> set[int
 
 def error_response(status: int, compatible: bool) -> dict[str, Any]:
     headers = {"X-Request-ID": header("X-Request-ID")}
-    if status in (429, 503):
-        headers["Retry-After"] = header("Retry-After")
+    if status in (409, 429, 503):
+        headers["Retry-After"] = header("Retry-After")  # 409: when the state changes soon
     if compatible:
         content = {"application/json": {"schema": {"$ref": "#/components/schemas/OpenAIError"}}}
     else:
