@@ -11,6 +11,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
 from service.api.contract import OPENAI_COMPATIBLE, PROBLEM_JSON, OpenAIError, Problem
+from service.datasets.pricing import PriceTable, load_prices
 
 TAGS = [
     {"name": "datasets", "description": "Upload training files; validate, price, convert and "
@@ -125,10 +126,23 @@ def build(app: FastAPI) -> dict[str, Any]:
     tunable = tunable_model(app.state.context.settings.tunable_models)
     for name in ("JobCreate", "PipelineJob"):
         schemas[name]["properties"]["model"] = tunable
+    report = spec["paths"]["/v1/datasets/{dataset_id}/report"]["get"]
+    for param in report["parameters"]:
+        if param["name"] == "model":
+            param["schema"] = priced_model(load_prices(app.state.context.settings.price_table))
     for path, item in spec["paths"].items():
         for method, operation in item.items():
             complete(path, method, operation)
     return rename_pages(spec)
+
+
+def priced_model(prices: PriceTable) -> dict[str, Any]:
+    """A model the price table knows, or a fine-tuned model of one."""
+    names = sorted([*prices.models, *prices.aliases])
+    tuned = "^ft:(?:" + "|".join(name.replace(".", "\\.") for name in names) + ")(?:-[0-9-]+)?:\\S+$"
+    return {"anyOf": [{"type": "string", "enum": names}, {"type": "string", "pattern": tuned}],
+            "description": "The tokenizer, context limit and price to use; default the "
+                           "configured default model."}
 
 
 def rename_pages(spec: dict[str, Any]) -> dict[str, Any]:
@@ -215,7 +229,7 @@ def error_statuses(path: str, method: str, operation: dict[str, Any]) -> set[int
         found |= {401, 429}
     if "requestBody" in operation:
         found |= {400, 413, 422}
-    if any(param["in"] != "path" for param in params):
+    if any(param["in"] != "path" and param["name"] != "Idempotency-Key" for param in params):
         found.add(422)
     if any(param["in"] == "path" or param["name"] == "after" for param in params):
         found.add(404)  # an unknown id in the path, or as the cursor

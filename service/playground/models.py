@@ -15,6 +15,14 @@ class PassThrough(BaseModel):
         return self.model_dump(mode="json", exclude_unset=True)
 
 
+class ChatMessageIn(BaseModel):
+    """One message of a conversation; its other fields (name, tool_calls…) pass unchecked."""
+
+    model_config = ConfigDict(extra="allow")
+    role: Literal["system", "developer", "user", "assistant", "tool", "function"]
+    content: str | list[Any] | None = None
+
+
 class ChatCompletionRequest(PassThrough):
     """OpenAI's chat completion body."""
 
@@ -24,8 +32,11 @@ class ChatCompletionRequest(PassThrough):
                      {"role": "user", "content": "I learned to question my first answer."}],
         "temperature": 0}]})
 
-    messages: list[dict[str, Any]] = Field(min_length=1)
+    messages: list[ChatMessageIn] = Field(min_length=1)
     stream: StrictBool | None = None
+    n: int | None = Field(None, ge=1, le=128)
+    max_tokens: int | None = Field(None, ge=1)
+    max_completion_tokens: int | None = Field(None, ge=1)
 
 
 class EmbeddingRequest(PassThrough):
