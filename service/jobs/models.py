@@ -1,7 +1,7 @@
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from service.datasets.models import DatasetReport
 from service.errors import ConflictingHyperparameters
@@ -38,10 +38,22 @@ BatchSize = Literal["auto"] | Annotated[int, Field(ge=1, le=256)]
 Positive = Literal["auto"] | Annotated[float, Field(gt=0)]
 
 
+def without_null(data: Any, key: str) -> Any:
+    """Records written before methods were split kept the other method's keys as null."""
+    if isinstance(data, dict) and key in data and data[key] is None:
+        return {name: value for name, value in data.items() if name != key}
+    return data
+
+
 class Hyperparameters(BaseModel):
     """A supervised job's hyperparameters: "auto" or a number each."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _stored(cls, data: Any) -> Any:
+        return data if cls is not Hyperparameters else without_null(data, "beta")
     n_epochs: Epochs | None = None
     batch_size: BatchSize | None = None
     learning_rate_multiplier: Positive | None = None
@@ -70,6 +82,11 @@ class SupervisedMethod(BaseModel):
     type: Literal["supervised"]
     supervised: SupervisedParams | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _stored(cls, data: Any) -> Any:
+        return without_null(data, "dpo")
+
     @property
     def hyperparameters(self) -> Hyperparameters:
         return self.supervised.hyperparameters if self.supervised else Hyperparameters()
@@ -81,6 +98,11 @@ class DpoMethod(BaseModel):
     model_config = ConfigDict(extra="forbid")
     type: Literal["dpo"]
     dpo: DpoParams | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _stored(cls, data: Any) -> Any:
+        return without_null(data, "supervised")
 
     @property
     def hyperparameters(self) -> DpoHyperparameters:

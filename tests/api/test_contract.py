@@ -96,3 +96,11 @@ def test_committed_spec_is_what_make_openapi_writes():
                            capture_output=True, text=True).stdout
     committed = (ROOT / "openapi" / "openapi.json").read_text()
     assert fresh == committed, "openapi/openapi.json is stale: run `make openapi`"
+
+
+def test_beta_on_a_supervised_job_is_a_validation_error(client, auth):
+    answer = client.post("/v1/jobs", headers=auth, json={
+        "model": "gpt-4o-mini-2024-07-18", "training_dataset": "ds_x",
+        "hyperparameters": {"beta": "auto"}})
+    assert answer.status_code == 422 and answer.json()["code"] == "validation_error"
+    assert [e["field"] for e in answer.json()["errors"]] == ["body.hyperparameters.beta"]
