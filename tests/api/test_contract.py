@@ -104,3 +104,10 @@ def test_beta_on_a_supervised_job_is_a_validation_error(client, auth):
         "hyperparameters": {"beta": "auto"}})
     assert answer.status_code == 422 and answer.json()["code"] == "validation_error"
     assert [e["field"] for e in answer.json()["errors"]] == ["body.hyperparameters.beta"]
+
+
+def test_spec_is_valid_openapi_3_1():
+    from openapi_spec_validator import validate
+
+    assert SPEC["openapi"].startswith("3.1")
+    validate(SPEC)
