@@ -7,7 +7,7 @@ ifneq ($(wildcard $(SHARED_TIKTOKEN)),)
 export TIKTOKEN_CACHE_DIR ?= $(SHARED_TIKTOKEN)
 endif
 
-.PHONY: run test test-fast bench openapi lint uv sync sample
+.PHONY: run test test-fast bench openapi fuzz lint uv sync sample
 
 uv:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || \
@@ -38,6 +38,10 @@ bench: sync
 
 openapi: sync
 	@$(UV) run --frozen python -m devtools.openapi > openapi/openapi.json
+
+# Schemathesis over every operation against a live stack, bounded by FTM_FUZZ_SECONDS (180).
+fuzz: sync
+	@$(UV) run --frozen python -m devtools.fuzz
 
 lint: sync
 	@$(UV) run --frozen ruff check service worker emulator devtools tests bench ftm

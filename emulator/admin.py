@@ -28,6 +28,11 @@ class FailNext(Strict):
     status: int = Field(500, ge=400, le=599)
     method: str | None = None
     path: str | None = None  # a prefix of the request path, e.g. "/v1/fine_tuning/jobs"
+    # The error object to answer with; by default the status's usual one.
+    code: str | None = None
+    type: str | None = None
+    param: str | None = None
+    message: str | None = None
 
 
 class FailJobs(Strict):

@@ -99,7 +99,7 @@ def inject(state: State, method: str, path: str, entry: dict[str, Any]) -> Any:
             and path.startswith(rule.get("path") or ""):
         rule["count"] -= 1
         entry["fault"] = "fail_next"
-        return failure(rule["status"], state)
+        return failure(rule["status"], state, rule)
     if faults.rate_limit_fraction and state.random.random() < faults.rate_limit_fraction:
         entry["fault"] = "rate_limit"
         return failure(429, state)
@@ -109,12 +109,16 @@ def inject(state: State, method: str, path: str, entry: dict[str, Any]) -> Any:
     return None
 
 
-def failure(status: int, state: State) -> Any:
-    """OpenAI's answer for an injected status; 429 and 503 say when to retry."""
+def failure(status: int, state: State, rule: dict[str, Any] | None = None) -> Any:
+    """OpenAI's answer for an injected status (or the rule's error object); 429 and 503 say
+    when to retry."""
     wait_ms = state.faults.retry_after_ms
     message, kind, code = FAILURES.get(
         status, (f"The emulator injected a {status} error.", "server_error"
                  if status >= 500 else "invalid_request_error", None))
+    rule = rule or {}
+    message, kind, code = (rule.get("message") or message, rule.get("type") or kind,
+                           rule.get("code") or code)
     headers = {}
     if status in (429, 503):
         headers = {"retry-after": str(max(0, math.ceil(wait_ms / 1000))),
@@ -123,4 +127,4 @@ def failure(status: int, state: State) -> Any:
         headers.update({"x-ratelimit-limit-requests": "500", "x-ratelimit-remaining-requests":
                         "0", "x-ratelimit-reset-requests": f"{wait_ms}ms"})
     return error_response(status, message.format(seconds=round(wait_ms / 1000, 3)), type=kind,
-                          code=code, headers=headers)
+                          param=rule.get("param"), code=code, headers=headers)

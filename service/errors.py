@@ -321,8 +321,11 @@ class ProviderRejected(ProviderError):
     code = "provider_rejected"
 
     def __init__(self, detail: str, *, param: str | None = None,
-                 provider_code: str | None = None, provider_status: int = 400) -> None:
+                 provider_code: str | None = None, provider_status: int = 400,
+                 provider_error: Mapping[str, object] | None = None) -> None:
         errors = [FieldError(field=param, message=detail)] if param else []
         super().__init__(detail, errors=errors)
         self.param, self.provider_code = param, provider_code
         self.provider_status = provider_status
+        # The provider's error object ({message, type, param, code}), scrubbed of key-like text.
+        self.provider_error = dict(provider_error or {})

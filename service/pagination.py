@@ -2,7 +2,7 @@
 
 from collections.abc import Callable, Iterable
 from itertools import islice
-from typing import Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel
 
@@ -15,6 +15,11 @@ class Page(BaseModel, Generic[T]):
     has_more: bool
     first_id: str | None
     last_id: str | None
+
+    @classmethod
+    def model_parametrized_name(cls, params: tuple[type[Any], ...]) -> str:
+        """`Page[Job]` is published as `JobList`."""
+        return f"{getattr(params[0], '__name__', 'Item')}List"
 
 
 def take_page(items: Iterable[T], limit: int, where: Callable[[T], bool] | None = None,

@@ -6,6 +6,7 @@ from service.datasets import ingest
 from service.evaluations import run as evaluation_run
 from service.evaluations import service as evaluations
 from service.jobs import cleanup, launch, recovery, sync
+from service.jobs.models import JobAction
 from service.pipelines import run as pipeline_run
 from service.pipelines import service as pipelines
 from service.webhooks import deliver
@@ -34,8 +35,8 @@ def sync_jobs(job_ids: list[str]) -> None:
 
 
 @task()
-def control_job(job_id: str, action: str) -> None:
-    sync.run_control(current_context(), job_id, action)
+def control_job(job_id: str, action: JobAction) -> None:
+    sync.run_control(current_context(), job_id, JobAction(action))
 
 
 @task(routine=True)

@@ -8,7 +8,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 
 from service import __version__, logs, tracing
-from service.api import middleware, problems
+from service.api import middleware, openapi, outbound, problems
 from service.api.callers import Callers
 from service.api.routes import (
     admin,
@@ -45,7 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         holder["context"].redis.close()
 
     app = FastAPI(title="finetune-manager", version=__version__, description=DESCRIPTION,
-                  lifespan=lifespan)
+                  lifespan=lifespan, generate_unique_id_function=openapi.operation_id)
     holder["context"] = app.state.context = build_context(settings)
     app.state.callers = Callers(settings.key_cache_seconds)
     for router in (health.router, admin.router, datasets.router, jobs.router, webhooks.router,
@@ -54,6 +54,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(evaluations.router)
     app.include_router(pipelines.router)
     app.include_router(console.router)
+    outbound.register(app)
+    openapi.install(app)
     app.add_exception_handler(ServiceError, problems.on_service_error)
     app.add_exception_handler(RequestValidationError, problems.on_validation_error)
     app.add_exception_handler(HTTPException, problems.on_http_error)

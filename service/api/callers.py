@@ -7,6 +7,7 @@ ahead of need (never more than the bucket refills in a lease's life) and drops w
 spent when the lease ends. The shared bucket bounds what every process together lets through.
 """
 
+import math
 import threading
 import time
 from dataclasses import dataclass, field
@@ -65,6 +66,7 @@ class Lease:
     size: int = 1
     spent: int = 0
     until: float = 0.0
+    left: float = 0.0  # in the shared bucket after this process's last take
 
     def next_size(self, most: int) -> int:
         """Double after a lease spent in time, else what the last one spent."""
@@ -103,12 +105,22 @@ class RateLimits:
                 return 0.0
             bucket = Bucket(ctx.redis, f"key:{key_id}", per_minute, capacity=per_minute)
             size = lease.next_size(max(1, int(bucket.rate * LEASE_SECONDS)))
-            taken, wait = bucket.take_up_to(size)
+            taken, wait, lease.left = bucket.take_up_to(size)
             if taken == 0:
                 return wait
             lease.size, lease.tokens, lease.spent = size, taken - 1, 1
             lease.until = time.monotonic() + LEASE_SECONDS
             return 0.0
+
+
+    def headers(self, key_id: str, per_minute: int) -> dict[str, str]:
+        """OpenAI's x-ratelimit-* headers for the key, as this process last saw its bucket."""
+        lease = self.leases.get(key_id) or Lease(left=per_minute)
+        left = max(0, math.floor(lease.left + lease.tokens))
+        refill = math.ceil((per_minute - left) * 60 / per_minute)
+        return {"x-ratelimit-limit-requests": str(per_minute),
+                "x-ratelimit-remaining-requests": str(left),
+                "x-ratelimit-reset-requests": f"{refill}s"}
 
 
 class Callers:

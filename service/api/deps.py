@@ -49,13 +49,15 @@ async def authenticate(request: Request, credentials: Credentials) -> Project:
     secret = secret_of(credentials)
     known = callers.keys.remembered(secret)
     if known is not None and callers.limits.take_leased(known[1].id):
-        request.state.project_id = known[0].id
-        return known[0]
-    project, wait = await run_in_threadpool(
-        authenticate_in_redis, ctx, callers, secret, client_address(request))
+        project, key_id = known[0], known[1].id
+    else:
+        project, key_id, wait = await run_in_threadpool(
+            authenticate_in_redis, ctx, callers, secret, client_address(request))
+        request.state.project_id = project.id
+        if wait > 0:
+            raise RateLimited(max(1, math.ceil(wait)))
     request.state.project_id = project.id
-    if wait > 0:
-        raise RateLimited(max(1, math.ceil(wait)))
+    request.state.rate_headers = callers.limits.headers(key_id, ctx.settings.rate_limit_per_minute)
     return project
 
 
@@ -64,14 +66,14 @@ def client_address(request: Request) -> str:
 
 
 def authenticate_in_redis(ctx: Context, callers: Callers, secret: str,
-                          address: str) -> tuple[Project, float]:
+                          address: str) -> tuple[Project, str, float]:
     throttle.check(ctx, address)
     try:
         project, key = callers.keys.resolve(ctx, secret)
     except Unauthorized:
         throttle.record_failure(ctx, address)
         raise
-    return project, callers.limits.take(ctx, key.id)
+    return project, key.id, callers.limits.take(ctx, key.id)
 
 
 def authenticate_admin(request: Request, ctx: ContextDep, credentials: Credentials) -> None:

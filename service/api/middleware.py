@@ -66,6 +66,9 @@ class RequestContext:
                 headers = MutableHeaders(scope=message)
                 headers["X-Request-ID"] = request_id
                 streamed = headers.get("content-type", "").startswith(STREAMED)
+                state: MutableMapping[str, Any] = scope.get("state", {})
+                for name, value in state.get("rate_headers", {}).items():
+                    headers.setdefault(name, value)
             await send(message)
 
         try:

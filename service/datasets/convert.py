@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, Annotated, Any, Literal
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -38,17 +38,40 @@ _PROMPT_FIELDS = ("prompt", "completion", "separator", "stop")
 _TOKEN = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
 
 
+# A template: text with `{Column}` placeholders, `{{` and `}}` for literal braces.
+TemplateText = Annotated[str, Field(
+    pattern=r"^(?:[^{}]|\{\{|\}\}|\{[^{}]*?[^{}\s\x1c-\x1f][^{}]*\})*$")]
+
+
+def _any_of(fields: tuple[str, ...]) -> dict[str, Any]:
+    return {"anyOf": [{"required": [name]} for name in fields]}
+
+
+# Which fields go with which target (checked by _fit_target).
+TARGET_SHAPES: dict[str, Any] = {
+    "if": {"properties": {"target": {"const": "prompt_completion"}}, "required": ["target"]},
+    "then": {"properties": {"prompt": {"type": "string"}, "completion": {"type": "string"}},
+             "required": ["prompt", "completion"], "not": _any_of(_CHAT_FIELDS)},
+    "else": {"properties": {"user": {"type": "string"}, "assistant": {"type": "string"}},
+             "dependentRequired": {"user": ["assistant"], "assistant": ["user"]},
+             "not": _any_of(_PROMPT_FIELDS)}}
+
+
 class ConvertRequest(BaseModel):
     """The body of POST /v1/datasets/{id}/convert."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={**TARGET_SHAPES, "examples": [
+        {"name": "reflections-chat", "system": "Classify the reflection: {Question}",
+         "user": "{Answers}", "assistant": "{Final}", "on_empty": "skip",
+         "value_maps": {"Final": {"1": "No-Reflection", "2": "Understanding",
+                                  "3": "Simple Reflection", "4": "Critical Reflection"}}}]})
     name: Name | None = Field(default=None, min_length=1, max_length=256)
     target: Literal["chat", "prompt_completion"] = "chat"
-    system: str | None = None
-    user: str | None = None
-    assistant: str | None = None
-    prompt: str | None = None
-    completion: str | None = None
+    system: TemplateText | None = None
+    user: TemplateText | None = None
+    assistant: TemplateText | None = None
+    prompt: TemplateText | None = None
+    completion: TemplateText | None = None
     separator: str = DEFAULT_SEPARATOR
     stop: str = DEFAULT_STOP
     value_maps: dict[str, dict[str, str]] = Field(default_factory=dict)

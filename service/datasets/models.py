@@ -62,3 +62,82 @@ class SplitResult(BaseModel):
     parent_id: str
     splits: dict[str, Dataset]
     labels: dict[str, dict[str, int] | None]
+
+
+class ReportSample(BaseModel):
+    line: int | None = Field(description="1-based line; null for a dataset-level finding.")
+    code: str
+    message: str
+
+
+class Findings(BaseModel):
+    counts: dict[str, int] = Field(description="Occurrences of each check's code.")
+    samples: list[ReportSample]
+
+
+class Distribution(BaseModel):
+    min: int | None
+    max: int | None
+    mean: float | None
+    median: float | None
+    p5: float | None
+    p95: float | None
+    sum: int
+
+
+class HistogramBucket(BaseModel):
+    le: int = Field(description="Upper bound of the bucket (powers of two).")
+    count: int
+
+
+class TokenStats(BaseModel):
+    total: Distribution
+    assistant: Distribution
+    messages_per_example: Distribution
+    histogram: list[HistogramBucket]
+
+
+class Labels(BaseModel):
+    distinct: int
+    counts: dict[str, int]
+
+
+class TrainingEstimate(BaseModel):
+    n_epochs: int
+    tokens_per_epoch: int
+    trained_tokens: int
+    price_per_million_usd: float
+    cost_usd: float
+
+
+class DatasetReport(BaseModel):
+    """The validation, token and cost report of a dataset for one model."""
+
+    dataset_id: str | None
+    format: str
+    model: str
+    encoding: str
+    examples: int
+    valid_examples: int
+    blank_lines: int = 0
+    errors: Findings
+    warnings: Findings
+    tokens: TokenStats
+    labels: Labels | None
+    estimate: TrainingEstimate
+
+
+class DatasetRow(BaseModel):
+    """One parsed row: a JSON line's value, a CSV record, or why the line does not parse."""
+
+    row: int = Field(description="1-based number among the non-blank rows.")
+    data: Any = None
+    error: str | None = None
+
+
+class DatasetRows(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[DatasetRow]
+    offset: int
+    limit: int
+    total: int | None

@@ -19,7 +19,7 @@ from fractions import Fraction
 from itertools import accumulate, combinations
 from math import lcm
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -38,7 +38,9 @@ class SplitRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     strategy: Literal["random", "stratified"] = "random"
-    fractions: dict[Part, float]
+    fractions: dict[Part, Annotated[float, Field(gt=0, le=1)]] = Field(
+        min_length=1, description="Any of train, validation, test, adding up to 1.",
+        examples=[{"train": 0.8, "validation": 0.1, "test": 0.1}])
     seed: int = 0
     label: str | None = Field(default=None, min_length=1)
 

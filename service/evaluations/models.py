@@ -27,9 +27,17 @@ TERMINAL = frozenset({EvaluationStatus.succeeded, EvaluationStatus.failed,
 class EvaluationCreate(BaseModel):
     """The body of POST /v1/evaluations: `models`, or `job` (its fine-tuned model, then its base)."""
 
-    model_config = ConfigDict(extra="forbid")
+    # Either models or job, never both.
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "if": {"required": ["job"]},
+        "then": {"properties": {"job": {"type": "string"}}, "not": {"required": ["models"]}},
+        "else": {"properties": {"models": {"type": "array", "items": {"type": "string"}}},
+                 "required": ["models"]},
+        "examples": [{"dataset": "ds_9kQ2mVx0Lr4t", "job": "job_3Fh8sPq1Zc6y",
+                      "scoring": "label", "max_examples": 200}]})
     dataset: str = Field(min_length=1)
-    models: list[str] | None = Field(None, min_length=1, max_length=MAX_MODELS)
+    models: list[str] | None = Field(None, min_length=1, max_length=MAX_MODELS,
+                                     json_schema_extra={"uniqueItems": True})
     job: str | None = Field(None, min_length=1)
     max_examples: int | None = Field(None, ge=1, description="the first N examples only")
     temperature: float = Field(0.0, ge=0, le=2)
@@ -50,7 +58,7 @@ class EvaluationCreate(BaseModel):
         return self
 
 
-class Progress(BaseModel):
+class EvaluationProgress(BaseModel):
     done: int = 0
     total: int | None = None
 
@@ -121,7 +129,7 @@ class Evaluation(Record):
     object: Literal["evaluation"] = "evaluation"
     project_id: str
     status: EvaluationStatus = EvaluationStatus.queued
-    progress: Progress = Field(default_factory=Progress)
+    progress: EvaluationProgress = Field(default_factory=EvaluationProgress)
     results: dict[str, ModelResult] | None = None
     comparison: Comparison | None = None
     dataset: str

@@ -15,8 +15,8 @@ from service.evaluations.models import (
     TERMINAL,
     Evaluation,
     EvaluationError,
+    EvaluationProgress,
     EvaluationStatus,
-    Progress,
 )
 from service.logs import log
 from service.webhooks import service as webhooks
@@ -86,7 +86,7 @@ def prepare(ctx: Context, evaluation: Evaluation) -> Evaluation | None:
     log.info("evaluation.started", evaluation_id=evaluation.id, examples=found.examples,
              skipped=found.skipped, labels=len(found.labels))
     return states.move(ctx, evaluation.id, S.running, {
-        "progress": Progress(done=0, total=found.examples * len(evaluation.models)),
+        "progress": EvaluationProgress(done=0, total=found.examples * len(evaluation.models)),
         "last_index": found.last_index, "skipped_examples": found.skipped})
 
 
@@ -95,7 +95,7 @@ def finish(ctx: Context, evaluation_id: str) -> None:
     if evaluation is None or evaluation.status in TERMINAL:
         return
     outcome = results.compute(ctx, evaluation)
-    progress = Progress(done=predictions.count(ctx, evaluation_id), total=evaluation.progress.total)
+    progress = EvaluationProgress(done=predictions.count(ctx, evaluation_id), total=evaluation.progress.total)
     if outcome.error is not None:
         fail(ctx, evaluation_id, outcome.error, {"progress": progress})
         return

@@ -17,9 +17,9 @@ from service.evaluations.models import (
     TERMINAL,
     Evaluation,
     EvaluationCreate,
+    EvaluationProgress,
     EvaluationStatus,
     Prediction,
-    Progress,
     parse_field,
 )
 from service.evaluations.scoring import ScoringMode
@@ -141,7 +141,7 @@ def with_live_progress(ctx: Context, evaluations: list[Evaluation]) -> list[Eval
     active = [e for e in evaluations if e.status not in TERMINAL]
     stored = dict(zip([e.id for e in active], predictions.counts(ctx, [e.id for e in active]),
                       strict=True))
-    return [e if e.id not in stored else e.model_copy(update={"progress": Progress(
+    return [e if e.id not in stored else e.model_copy(update={"progress": EvaluationProgress(
         done=stored[e.id] + sum(p.answered for p in e.batch_parts if not p.collected),
         total=e.progress.total)}) for e in evaluations]
 

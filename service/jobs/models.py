@@ -1,12 +1,11 @@
 from enum import StrEnum
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from service.datasets.models import DatasetReport
 from service.errors import ConflictingHyperparameters
 from service.store.records import Record
-
-AutoOr = Literal["auto"] | float
 
 
 class JobStatus(StrEnum):
@@ -21,71 +20,115 @@ class JobStatus(StrEnum):
     cancelled = "cancelled"
 
 
+class JobAction(StrEnum):
+    """What a client may ask of a job at the provider: POST /v1/jobs/{id}/<action>."""
+
+    cancel = "cancel"
+    pause = "pause"
+    resume = "resume"
+
+
 TERMINAL = frozenset({JobStatus.succeeded, JobStatus.failed, JobStatus.cancelled})
 LAUNCHED = frozenset({JobStatus.validating_files, JobStatus.queued, JobStatus.running,
                       JobStatus.paused})
 
 
+Epochs = Literal["auto"] | Annotated[int, Field(ge=1, le=50)]
+BatchSize = Literal["auto"] | Annotated[int, Field(ge=1, le=256)]
+Positive = Literal["auto"] | Annotated[float, Field(gt=0)]
+
+
+def without_null(data: Any, key: str) -> Any:
+    """Records written before methods were split kept the other method's keys as null."""
+    if isinstance(data, dict) and key in data and data[key] is None:
+        return {name: value for name, value in data.items() if name != key}
+    return data
+
+
 class Hyperparameters(BaseModel):
+    """A supervised job's hyperparameters: "auto" or a number each."""
+
     model_config = ConfigDict(extra="forbid")
-    n_epochs: Literal["auto"] | int | None = Field(None)
-    batch_size: Literal["auto"] | int | None = None
-    learning_rate_multiplier: AutoOr | None = None
-    beta: AutoOr | None = None
 
-    @field_validator("n_epochs")
+    @model_validator(mode="before")
     @classmethod
-    def _epochs(cls, value: object) -> object:
-        if isinstance(value, int) and not 1 <= value <= 50:
-            raise ValueError("n_epochs must be between 1 and 50")
-        return value
-
-    @field_validator("batch_size")
-    @classmethod
-    def _batch(cls, value: object) -> object:
-        if isinstance(value, int) and not 1 <= value <= 256:
-            raise ValueError("batch_size must be between 1 and 256")
-        return value
-
-    @field_validator("learning_rate_multiplier", "beta")
-    @classmethod
-    def _positive(cls, value: object) -> object:
-        if isinstance(value, float | int) and value <= 0:
-            raise ValueError("must be greater than 0")
-        return value
+    def _stored(cls, data: Any) -> Any:
+        return data if cls is not Hyperparameters else without_null(data, "beta")
+    n_epochs: Epochs | None = None
+    batch_size: BatchSize | None = None
+    learning_rate_multiplier: Positive | None = None
 
 
-class MethodParams(BaseModel):
+class DpoHyperparameters(Hyperparameters):
+    """A DPO job's hyperparameters: the supervised ones plus beta."""
+
+    beta: Positive | None = None
+
+
+class SupervisedParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
     hyperparameters: Hyperparameters = Field(default_factory=Hyperparameters)
 
 
-class Method(BaseModel):
+class DpoParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    type: Literal["supervised", "dpo"] = "supervised"
-    supervised: MethodParams | None = None
-    dpo: MethodParams | None = None
+    hyperparameters: DpoHyperparameters = Field(default_factory=DpoHyperparameters)
 
-    @model_validator(mode="after")
-    def _match_type(self) -> "Method":
-        if self.type == "supervised" and self.dpo is not None:
-            raise ValueError("method.dpo given with type 'supervised'")
-        if self.type == "dpo" and self.supervised is not None:
-            raise ValueError("method.supervised given with type 'dpo'")
-        if self.type == "supervised" and self.supervised and self.supervised.hyperparameters.beta:
-            raise ValueError("beta applies to dpo only")
-        return self
+
+class SupervisedMethod(BaseModel):
+    """OpenAI's supervised fine-tuning method."""
+
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["supervised"]
+    supervised: SupervisedParams | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _stored(cls, data: Any) -> Any:
+        return without_null(data, "dpo")
 
     @property
     def hyperparameters(self) -> Hyperparameters:
-        params = self.supervised if self.type == "supervised" else self.dpo
-        return params.hyperparameters if params else Hyperparameters()
+        return self.supervised.hyperparameters if self.supervised else Hyperparameters()
+
+
+class DpoMethod(BaseModel):
+    """OpenAI's direct preference optimisation method (preference datasets)."""
+
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["dpo"]
+    dpo: DpoParams | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _stored(cls, data: Any) -> Any:
+        return without_null(data, "supervised")
+
+    @property
+    def hyperparameters(self) -> DpoHyperparameters:
+        return self.dpo.hyperparameters if self.dpo else DpoHyperparameters()
+
+
+Method = Annotated[SupervisedMethod | DpoMethod, Field(discriminator="type")]
+
+
+Metadata = Annotated[dict[Annotated[str, Field(max_length=64)], Annotated[str, Field(max_length=512)]],
+                     Field(max_length=16, description="At most 16 keys of at most 64 characters, "
+                                                      "values of at most 512.")]
 
 
 class JobCreate(BaseModel):
     """The body of POST /v1/jobs."""
 
-    model_config = ConfigDict(extra="forbid")
+    # Hyperparameters go either in method or at the top level (legacy), never both.
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "not": {"required": ["method", "hyperparameters"]},
+        "examples": [{"model": "gpt-4o-mini-2024-07-18", "training_dataset": "ds_5TdQ2xk9aPz1",
+                      "validation_dataset": "ds_7Hc3bW0qLm8e",
+                      "method": {"type": "supervised",
+                                 "supervised": {"hyperparameters": {"n_epochs": 3}}},
+                      "suffix": "reflection", "metadata": {"team": "research"},
+                      "max_cost_usd": 5.0}]})
     model: str = Field(min_length=1)
     training_dataset: str
     validation_dataset: str | None = None
@@ -93,23 +136,11 @@ class JobCreate(BaseModel):
     hyperparameters: Hyperparameters | None = None
     suffix: str | None = Field(None, max_length=64, pattern=r"^[A-Za-z0-9_\-.]*$")
     seed: int | None = Field(None, ge=0, le=2**31 - 1)
-    metadata: dict[str, str] = Field(default_factory=dict)
+    metadata: Metadata = Field(default_factory=dict)
     max_cost_usd: float | None = Field(None, gt=0)
     webhook_url: str | None = Field(None, max_length=2048,
                                     description="a public http(s) URL; checked by the service")
     dry_run: bool = False
-
-    @field_validator("metadata")
-    @classmethod
-    def _metadata(cls, value: dict[str, str]) -> dict[str, str]:
-        if len(value) > 16:
-            raise ValueError("at most 16 metadata keys")
-        for key, text in value.items():
-            if len(key) > 64:
-                raise ValueError(f"metadata key {key[:20]!r}… is over 64 characters")
-            if len(text) > 512:
-                raise ValueError(f"metadata value of {key!r} is over 512 characters")
-        return value
 
     def resolved_method(self) -> Method:
         """OpenAI's method form, from `method` or the legacy top-level hyperparameters."""
@@ -119,9 +150,8 @@ class JobCreate(BaseModel):
                 errors=[{"field": "body.hyperparameters", "message": "conflicts with method"}])
         if self.method is not None:
             return self.method
-        return Method(type="supervised",
-                      supervised=MethodParams(hyperparameters=self.hyperparameters
-                                              or Hyperparameters()))
+        return SupervisedMethod(type="supervised", supervised=SupervisedParams(
+            hyperparameters=self.hyperparameters or Hyperparameters()))
 
 
 class ProviderRef(BaseModel):
@@ -132,7 +162,7 @@ class ProviderRef(BaseModel):
     result_files: list[str] = []
 
 
-class Progress(BaseModel):
+class JobProgress(BaseModel):
     step: int | None = None
     total_steps: int | None = None
     percent: float | None = None
@@ -170,7 +200,7 @@ class Job(Record):
     metadata: dict[str, str] = Field(default_factory=dict)
     provider: ProviderRef = Field(default_factory=ProviderRef)
     fine_tuned_model: str | None = None
-    progress: Progress = Field(default_factory=Progress)
+    progress: JobProgress = Field(default_factory=JobProgress)
     trained_tokens: int | None = None
     estimate: Estimate | None = None
     cost_usd: float | None = None
@@ -191,10 +221,49 @@ class Job(Record):
 class DryRun(BaseModel):
     object: Literal["job.dry_run"] = "job.dry_run"
     estimate: Estimate
-    report: dict[str, Any]
-    provider_request: dict[str, Any]
+    report: DatasetReport
+    provider_request: dict[str, Any] = Field(description="The exact body the provider would get.")
 
 
 class JobImport(BaseModel):
     model_config = ConfigDict(extra="forbid")
     provider_job_id: str = Field(pattern=r"^ftjob-[A-Za-z0-9]+$")
+
+
+class JobEvent(BaseModel):
+    """One entry of a job's history, oldest first."""
+
+    id: str = Field(description="Opaque; increases within a job.")
+    object: Literal["job.event"] = "job.event"
+    created_at: int
+    level: Literal["info", "warn", "error"]
+    type: Literal["status", "message", "metrics", "checkpoint"]
+    message: str
+    data: dict[str, Any] = Field(description="`status`: {from, to}; `metrics`: OpenAI's metric "
+                                             "fields; `checkpoint`: the checkpoint.")
+    source: Literal["service", "openai"]
+
+
+class MetricsRow(BaseModel):
+    step: int
+    train_loss: float | None = None
+    train_mean_token_accuracy: float | None = None
+    valid_loss: float | None = None
+    valid_mean_token_accuracy: float | None = None
+    full_valid_loss: float | None = None
+    full_valid_mean_token_accuracy: float | None = None
+
+
+class JobMetrics(BaseModel):
+    """The loss curve, by step."""
+
+    object: Literal["list"] = "list"
+    data: list[MetricsRow]
+
+
+class Checkpoint(BaseModel):
+    id: str
+    step_number: int
+    fine_tuned_model_checkpoint: str
+    metrics: dict[str, float]
+    created_at: int

@@ -5,6 +5,7 @@ from typing import Any
 
 import orjson
 from openai.types.fine_tuning import FineTuningJob
+from pydantic import TypeAdapter
 from redis.asyncio import Redis as AsyncRedis
 from redis.client import Pipeline
 
@@ -19,6 +20,7 @@ from service.errors import (
     InvalidJobState,
     InvalidRequest,
     JobNotFound,
+    ModelNotFound,
     NotFound,
     ProviderRejected,
 )
@@ -28,11 +30,13 @@ from service.jobs.models import (
     DryRun,
     Estimate,
     Job,
+    JobAction,
     JobCreate,
     JobImport,
     JobStatus,
     Method,
     ProviderRef,
+    SupervisedMethod,
 )
 from service.jobs.schedule import mark_due
 from service.models import registry
@@ -40,6 +44,8 @@ from service.pagination import Page, take_page
 from service.projects.models import Project
 from service.store import keys, records
 from service.webhooks import targets
+
+METHOD: TypeAdapter[Method] = TypeAdapter(Method)
 
 
 class DatasetFormatMismatch(InvalidRequest):
@@ -92,6 +98,8 @@ def page(ctx: Context, project_id: str, limit: int, after: str | None,
 def check_model(ctx: Context, project_id: str, model: str) -> None:
     if model in ctx.settings.tunable_models or registry.owned(ctx, project_id, model):
         return
+    if model.startswith("ft:"):
+        raise ModelNotFound(model)
     raise ModelNotTunable(
         f"{model!r} cannot be fine-tuned here; use one of {', '.join(ctx.settings.tunable_models)}"
         " or one of this project's fine-tuned models.",
@@ -198,8 +206,8 @@ def create(ctx: Context, project: Project, body: JobCreate) -> Job | DryRun:
 def job_from_remote(remote: FineTuningJob, job_id: str, project_id: str, why: str) -> Job:
     """A service job following a provider job that the service did not launch itself."""
     now = clock.now()
-    method = (Method.model_validate(remote.method.model_dump(exclude_none=True))
-              if remote.method is not None else Method())
+    method = (METHOD.validate_python(remote.method.model_dump(exclude_none=True))
+              if remote.method is not None else SupervisedMethod(type="supervised"))
     return Job(id=job_id, created_at=remote.created_at or now, updated_at=now,
                project_id=project_id, status=JobStatus.preparing, model=remote.model,
                training_dataset=remote.training_file, validation_dataset=remote.validation_file,
@@ -259,7 +267,7 @@ def cancel(ctx: Context, project_id: str, job_id: str) -> Job:
         cancelled = lifecycle.move(ctx, job_id, JobStatus.cancelled, reason="cancelled by the user")
         if cancelled is not None:
             return cancelled
-    ctx.enqueue("control_job", job.id, "cancel")
+    ctx.enqueue("control_job", job.id, JobAction.cancel)
     return job
 
 
@@ -267,7 +275,7 @@ def pause(ctx: Context, project_id: str, job_id: str) -> Job:
     job = get(ctx, project_id, job_id)
     if job.status != JobStatus.running:
         raise InvalidJobState(f"Only a running job can be paused; this one is {job.status}.")
-    ctx.enqueue("control_job", job.id, "pause")
+    ctx.enqueue("control_job", job.id, JobAction.pause)
     return job
 
 
@@ -275,5 +283,5 @@ def resume(ctx: Context, project_id: str, job_id: str) -> Job:
     job = get(ctx, project_id, job_id)
     if job.status != JobStatus.paused:
         raise InvalidJobState(f"Only a paused job can be resumed; this one is {job.status}.")
-    ctx.enqueue("control_job", job.id, "resume")
+    ctx.enqueue("control_job", job.id, JobAction.resume)
     return job

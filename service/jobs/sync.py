@@ -15,7 +15,7 @@ from service.context import Context
 from service.datasets.pricing import load_prices
 from service.errors import ProviderError, ProviderRejected
 from service.jobs import events, launch, lifecycle, schedule
-from service.jobs.models import TERMINAL, Job, JobError, JobStatus, Progress
+from service.jobs.models import TERMINAL, Job, JobAction, JobError, JobProgress, JobStatus
 from service.logs import log
 from service.metrics import SYNC_LAG
 from service.models import registry
@@ -120,7 +120,7 @@ def interval(ctx: Context, job: Job) -> float:
 def sync_launched(ctx: Context, job: Job) -> Job:
     client = ctx.gateway.client
     if job.cancel_requested and job.status not in TERMINAL:
-        control(ctx, job, "cancel")
+        control(ctx, job, JobAction.cancel)
     remote = ctx.gateway.call(client.fine_tuning.jobs.retrieve, job.provider.job_id)
     new_events = pull_events(ctx, job)
     if any("checkpoint" in e.message.lower() for e in new_events) or remote.status == "succeeded":
@@ -193,7 +193,7 @@ def pull_events(ctx: Context, job: Job) -> list[FineTuningJobEvent]:
     return fresh
 
 
-def progress_of(ctx: Context, job: Job) -> Progress | None:
+def progress_of(ctx: Context, job: Job) -> JobProgress | None:
     """From the newest metrics event."""
     stream = events.log_of(ctx).stream(job.id)
     for _, fields in ctx.redis.xrevrange(stream, count=50):
@@ -202,7 +202,7 @@ def progress_of(ctx: Context, job: Job) -> Progress | None:
             data = event["data"]
             step, total = data.get("step"), data.get("total_steps")
             percent = round(100 * step / total, 1) if step and total else None
-            return Progress(step=step, total_steps=total, percent=percent,
+            return JobProgress(step=step, total_steps=total, percent=percent,
                             train_loss=data.get("train_loss"), valid_loss=data.get("valid_loss"))
     return None
 
@@ -273,17 +273,18 @@ def flag_stall(ctx: Context, job: Job) -> None:
             "idle_seconds": idle}, job.webhook_url)
 
 
-def control(ctx: Context, job: Job, action: str) -> None:
+def control(ctx: Context, job: Job, action: JobAction) -> None:
     """Cancel, pause or resume at the provider; the next sync shows the new status."""
     jobs_api = ctx.gateway.client.fine_tuning.jobs
-    call = {"cancel": jobs_api.cancel, "pause": jobs_api.pause, "resume": jobs_api.resume}[action]
+    call = {JobAction.cancel: jobs_api.cancel, JobAction.pause: jobs_api.pause,
+            JobAction.resume: jobs_api.resume}[action]
     try:
         ctx.gateway.call(call, job.provider.job_id)
     except ProviderRejected as exc:
         log.info("job.control.refused", job_id=job.id, action=action, detail=exc.detail)
 
 
-def run_control(ctx: Context, job_id: str, action: str) -> None:
+def run_control(ctx: Context, job_id: str, action: JobAction) -> None:
     job = ctx.store.get(Job, job_id)
     if job is None or job.provider.job_id is None:
         return

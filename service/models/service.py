@@ -16,9 +16,16 @@ def is_base(ctx: Context, model: str) -> bool:
 
 
 def list_active(ctx: Context, project_id: str) -> ModelList:
-    """The project's fine-tuned models that still exist, newest first (as OpenAI lists them)."""
+    """The project's fine-tuned models that still exist, newest first, then the configured base
+    models it may use (as OpenAI lists an account's models)."""
     models = ctx.store.scan(FineTunedModel, project_id)
-    return ModelList(data=[model.public() for model in models if model.status == "active"])
+    tuned = [model.public() for model in models if model.status == "active"]
+    bases = dict.fromkeys([*ctx.settings.chat_models, *ctx.settings.embedding_models])
+    return ModelList(data=[*tuned, *(base_model(name) for name in bases)])
+
+
+def base_model(model: str) -> ModelOut:
+    return ModelOut(id=model, created=0, owned_by=BASE_OWNER)
 
 
 def get(ctx: Context, project_id: str, model: str) -> ModelOut:
@@ -27,7 +34,7 @@ def get(ctx: Context, project_id: str, model: str) -> ModelOut:
     if record is not None:
         return record.public()
     if is_base(ctx, model):
-        return ModelOut(id=model, created=0, owned_by=BASE_OWNER)
+        return base_model(model)
     raise ModelNotFound(model)
 
 

@@ -45,9 +45,17 @@ STEP_DONE = frozenset({StepStatus.succeeded, StepStatus.skipped})
 class PipelineJob(JobCreate):
     """POST /v1/jobs's body without the datasets, which the pipeline supplies, or dry_run."""
 
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "not": {"required": ["method", "hyperparameters"]}})
+
     training_dataset: SkipJsonSchema[None] = None  # type: ignore[assignment]
     validation_dataset: SkipJsonSchema[None] = None
     dry_run: SkipJsonSchema[Literal[False]] = False  # type: ignore[assignment]
+    metadata: dict[str, str] = Field(  # type: ignore[assignment]
+        default_factory=dict, json_schema_extra={
+            "maxProperties": 15, "propertyNames": {"maxLength": 64, "not": {"const": JOB_TAG}},
+            "additionalProperties": {"type": "string", "maxLength": 512}},
+        description=f"As a job's, but at most 15 keys: the pipeline adds {JOB_TAG!r}.")
 
     @model_validator(mode="before")
     @classmethod
@@ -77,6 +85,8 @@ class PipelineEvaluate(EvaluationCreate):
     """POST /v1/evaluations's body without dataset or models: the split's test part is evaluated,
     the job's fine-tuned model against its base model."""
 
+    model_config = ConfigDict(extra="forbid", json_schema_extra={})
+
     dataset: SkipJsonSchema[None] = None  # type: ignore[assignment]
     models: SkipJsonSchema[None] = None
     job: SkipJsonSchema[None] = None
@@ -103,7 +113,11 @@ class PipelineEvaluate(EvaluationCreate):
 class PipelineCreate(BaseModel):
     """The body of POST /v1/pipelines: each given step feeds the next."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "dataset": "ds_1aB2cD3eF4gH",
+        "split": {"strategy": "stratified", "fractions": {"train": 0.8, "test": 0.2}, "seed": 1},
+        "job": {"model": "gpt-4o-mini-2024-07-18", "suffix": "reflection"},
+        "evaluate": {"scoring": "label", "max_examples": 100}}]})
     dataset: str = Field(min_length=1)
     convert: ConvertRequest | None = None
     split: SplitRequest | None = None

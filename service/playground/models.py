@@ -1,4 +1,4 @@
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
@@ -15,14 +15,86 @@ class PassThrough(BaseModel):
         return self.model_dump(mode="json", exclude_unset=True)
 
 
+class ChatMessageIn(BaseModel):
+    """One message of a conversation; its other fields (name, tool_calls…) pass unchecked."""
+
+    model_config = ConfigDict(extra="allow")
+    role: Literal["system", "developer", "user", "assistant", "tool", "function"]
+    content: str | list[Any] | None = None
+
+
 class ChatCompletionRequest(PassThrough):
     """OpenAI's chat completion body."""
 
-    messages: list[dict[str, Any]] = Field(min_length=1)
+    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [{
+        "model": "ft:gpt-4o-mini-2024-07-18:org:reflection:AbC123xy",
+        "messages": [{"role": "system", "content": "Classify the reflection."},
+                     {"role": "user", "content": "I learned to question my first answer."}],
+        "temperature": 0}]})
+
+    messages: list[ChatMessageIn] = Field(min_length=1)
     stream: StrictBool | None = None
+    n: int | None = Field(None, ge=1, le=128)
+    max_tokens: int | None = Field(None, ge=1)
+    max_completion_tokens: int | None = Field(None, ge=1)
 
 
 class EmbeddingRequest(PassThrough):
     """OpenAI's embeddings body; `encoding_format` (the SDK sends base64) passes through."""
 
     input: str | list[Any]
+
+
+class Open(BaseModel):
+    """An OpenAI answer: the fields named here are always there; any other passes unchanged."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class ChatMessage(Open):
+    role: str
+    content: str | None = None
+
+
+class ChatChoice(Open):
+    index: int
+    message: ChatMessage
+    finish_reason: str | None = None
+
+
+class CompletionUsage(Open):
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
+class ChatCompletion(Open):
+    """OpenAI's chat completion, as the provider answered it."""
+
+    id: str
+    object: Literal["chat.completion"]
+    created: int
+    model: str
+    choices: list[ChatChoice]
+    usage: CompletionUsage | None = None
+
+
+class Embedding(Open):
+    object: Literal["embedding"]
+    index: int
+    embedding: list[float] | str = Field(description="Floats, or base64 with "
+                                                     "`encoding_format: base64`.")
+
+
+class EmbeddingUsage(Open):
+    prompt_tokens: int
+    total_tokens: int
+
+
+class EmbeddingList(Open):
+    """OpenAI's embeddings answer, as the provider answered it."""
+
+    object: Literal["list"]
+    data: list[Embedding]
+    model: str
+    usage: EmbeddingUsage | None = None

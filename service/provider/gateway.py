@@ -126,9 +126,18 @@ def to_service_error(exc: openai.OpenAIError) -> ProviderError:
     if isinstance(exc, openai.APIStatusError) and exc.status_code < 500:
         return ProviderRejected(f"The provider rejected the request: {message}",
                                 param=exc.param, provider_code=exc.code,
-                                provider_status=exc.status_code)
+                                provider_status=exc.status_code,
+                                provider_error=provider_error(exc))
     return ProviderUnavailable(f"The provider is unavailable: {message}",
                                headers={"Retry-After": "5"})
+
+
+def provider_error(exc: openai.APIStatusError) -> dict[str, object]:
+    """The provider's error object as it sent it, key-like values scrubbed."""
+    body = exc.body if isinstance(exc.body, dict) else {}
+    return {"message": redact(str(body.get("message", exc.message))),
+            "type": body.get("type", exc.type), "param": body.get("param", exc.param),
+            "code": body.get("code", exc.code)}
 
 
 class Gateway:

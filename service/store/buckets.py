@@ -22,7 +22,8 @@ return tostring(wait)
 
 
 # KEYS[1] bucket; ARGV: rate per second, capacity, now, most tokens wanted.
-# Takes as many whole tokens as are there, up to the most: answers "taken wait" (wait when none).
+# Takes as many whole tokens as are there, up to the most: answers "taken wait left" (wait when
+# none; left: the tokens still in the bucket).
 TAKE_UP_TO = """
 local rate, capacity, now, most = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
@@ -34,7 +35,7 @@ if taken < 1 then taken, wait = 0, (1 - tokens) / rate end
 tokens = tokens - taken
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(at))
 redis.call('EXPIRE', KEYS[1], math.ceil(capacity / rate) + 60)
-return tostring(taken) .. ' ' .. tostring(wait)
+return tostring(taken) .. ' ' .. tostring(wait) .. ' ' .. tostring(tokens)
 """
 
 
@@ -55,9 +56,10 @@ class Bucket:
                            args=[self.rate, self.capacity, now_precise(), tokens])
         return float(wait)
 
-    def take_up_to(self, most: int) -> tuple[int, float]:
-        """Take between 1 and most whole tokens; answer how many, or (0, seconds to wait)."""
+    def take_up_to(self, most: int) -> tuple[int, float, float]:
+        """Take between 1 and most whole tokens; answer how many, or 0 and the seconds to wait,
+        and the tokens left in the bucket."""
         answer = self.batch_script(keys=[self.key],
                                    args=[self.rate, self.capacity, now_precise(), most])
-        taken, wait = (answer.decode() if isinstance(answer, bytes) else answer).split()
-        return int(taken), float(wait)
+        taken, wait, left = (answer.decode() if isinstance(answer, bytes) else answer).split()
+        return int(taken), float(wait), float(left)

@@ -24,9 +24,13 @@ class DeliveryStatus(StrEnum):
 
 
 class WebhookCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    url: str = Field(max_length=2048, description="a public http(s) URL; checked by the service")
-    events: list[WebhookEvent] = Field(min_length=1)
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"url": "https://hooks.example.com/finetune",
+         "events": ["job.succeeded", "job.failed", "evaluation.completed"]}]})
+    url: str = Field(max_length=2048, examples=["https://hooks.example.com/finetune"],
+                     description="a public http(s) URL without credentials; checked by the "
+                                 "service against the operator's allow-list")
+    events: list[WebhookEvent] = Field(min_length=1, json_schema_extra={"uniqueItems": True})
     description: Name | None = Field(None, max_length=512)
 
     @field_validator("events")

@@ -215,10 +215,10 @@ def test_label_errors(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("fractions", "words"), [
     ({"train": 0.8, "validation": 0.1}, "add up to 0.9"),
-    ({"train": 0.8, "validation": 0.3, "test": -0.1}, "must be in"),
-    ({"train": 1.0, "test": 0.0}, "must be in"),
+    ({"train": 0.8, "validation": 0.3, "test": -0.1}, "greater than 0"),
+    ({"train": 1.0, "test": 0.0}, "greater than 0"),
     ({"train": 0.5, "dev": 0.5}, "train"),
-    ({}, "at least one"),
+    ({}, "at least 1 item"),
 ])
 def test_split_request_fractions_validation(fractions: dict[str, float], words: str) -> None:
     with pytest.raises(ValidationError, match=words):

@@ -22,7 +22,7 @@ def get_project(project_id: str, _: AdminDep, ctx: ContextDep) -> Project:
 
 
 @router.post("/projects/{project_id}/keys", status_code=201)
-def create_key(project_id: str, response: Response, _: AdminDep, ctx: ContextDep,
+def create_api_key(project_id: str, response: Response, _: AdminDep, ctx: ContextDep,
                body: KeyCreate | None = None) -> ApiKeyCreated:
     key = projects.create_key(ctx, project_id, body or KeyCreate())
     response.headers["Location"] = f"/v1/admin/keys/{key.id}"
@@ -30,7 +30,7 @@ def create_key(project_id: str, response: Response, _: AdminDep, ctx: ContextDep
 
 
 @router.delete("/keys/{key_id}")
-def delete_key(key_id: str, _: AdminDep, ctx: ContextDep, callers: CallersDep) -> Deleted:
+def delete_api_key(key_id: str, _: AdminDep, ctx: ContextDep, callers: CallersDep) -> Deleted:
     projects.revoke_key(ctx, key_id)
     callers.keys.forget(key_id)
     return Deleted(id=key_id, object="api_key")

@@ -1,5 +1,5 @@
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request, Response
@@ -8,10 +8,17 @@ from starlette.requests import ClientDisconnect
 
 from service.api.deps import ContextDep, ProjectDep
 from service.api.middleware import auth_scope
+from service.api.openapi import problems
 from service.api.pagination import After, Limit
 from service.datasets import service as datasets
 from service.datasets.convert import ConvertRequest
-from service.datasets.models import Dataset, DatasetFormat, SplitResult
+from service.datasets.models import (
+    Dataset,
+    DatasetFormat,
+    DatasetReport,
+    DatasetRows,
+    SplitResult,
+)
 from service.datasets.split import SplitRequest
 from service.deletion import Deleted
 from service.pagination import Page
@@ -61,7 +68,7 @@ def get_dataset(dataset_id: str, project: ProjectDep, ctx: ContextDep) -> Datase
 
 @router.get("/{dataset_id}/content", response_class=StreamingResponse,
             responses={200: {"content": {"application/jsonl": {}, "text/csv": {}}}})
-def get_content(dataset_id: str, project: ProjectDep, ctx: ContextDep) -> StreamingResponse:
+def download_dataset_content(dataset_id: str, project: ProjectDep, ctx: ContextDep) -> StreamingResponse:
     dataset = datasets.get(ctx, project.id, dataset_id)
     media = "text/csv" if dataset.format == DatasetFormat.csv else "application/jsonl"
     return StreamingResponse(datasets.content(ctx, dataset), media_type=media, headers={
@@ -70,25 +77,27 @@ def get_content(dataset_id: str, project: ProjectDep, ctx: ContextDep) -> Stream
 
 
 @router.get("/{dataset_id}/rows")
-def get_rows(dataset_id: str, project: ProjectDep, ctx: ContextDep,
+def list_dataset_rows(dataset_id: str, project: ProjectDep, ctx: ContextDep,
              offset: Annotated[int, Query(ge=0)] = 0,
-             limit: Annotated[int, Query(ge=1, le=100)] = 20) -> dict[str, object]:
-    return datasets.rows(ctx, datasets.get(ctx, project.id, dataset_id), offset, limit)
+             limit: Annotated[int, Query(ge=1, le=100)] = 20) -> DatasetRows:
+    return DatasetRows.model_validate(datasets.rows(ctx, datasets.get(ctx, project.id, dataset_id), offset, limit))
 
 
-@router.get("/{dataset_id}/report")
-def get_report(dataset_id: str, project: ProjectDep, ctx: ContextDep,
-               model: str | None = None) -> dict[str, Any]:
-    return datasets.report(ctx, datasets.get(ctx, project.id, dataset_id), model)
+@router.get("/{dataset_id}/report", responses=problems(409))
+def get_dataset_report(dataset_id: str, project: ProjectDep, ctx: ContextDep,
+               model: str | None = None) -> DatasetReport:
+    return DatasetReport.model_validate(
+        datasets.report(ctx, datasets.get(ctx, project.id, dataset_id), model))
 
 
-@router.post("/{dataset_id}/convert", status_code=201, response_model=Dataset)
+@router.post("/{dataset_id}/convert", status_code=201, response_model=Dataset,
+             responses=problems(409))
 def convert_dataset(dataset_id: str, body: ConvertRequest, project: ProjectDep,
                     ctx: ContextDep) -> Response:
     return created(datasets.convert(ctx, project.id, dataset_id, body))
 
 
-@router.post("/{dataset_id}/split", status_code=201)
+@router.post("/{dataset_id}/split", status_code=201, responses=problems(409))
 def split_dataset(dataset_id: str, body: SplitRequest, project: ProjectDep, ctx: ContextDep,
                   response: Response) -> SplitResult:
     result = SplitResult(**datasets.split(ctx, project.id, dataset_id, body))
@@ -102,6 +111,6 @@ def created(dataset: Dataset) -> Response:
                         headers={"Location": f"/v1/datasets/{dataset.id}"})
 
 
-@router.delete("/{dataset_id}")
+@router.delete("/{dataset_id}", responses=problems(409, 502))
 def delete_dataset(dataset_id: str, project: ProjectDep, ctx: ContextDep) -> Deleted:
     return datasets.delete(ctx, project.id, dataset_id)

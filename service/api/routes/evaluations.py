@@ -4,6 +4,7 @@ from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from service.api.deps import ContextDep, ProjectDep
+from service.api.openapi import problems
 from service.api.pagination import After, Limit
 from service.evaluations import service as evaluations
 from service.evaluations.models import Evaluation, EvaluationCreate, Prediction
@@ -17,7 +18,7 @@ def evaluation_response(evaluation: Evaluation, status: int) -> JSONResponse:
                         headers={"Location": f"/v1/evaluations/{evaluation.id}"})
 
 
-@router.post("", status_code=202, response_model=Evaluation)
+@router.post("", status_code=202, response_model=Evaluation, responses=problems(404, 409))
 def create_evaluation(body: EvaluationCreate, project: ProjectDep, ctx: ContextDep) -> Response:
     return evaluation_response(evaluations.create(ctx, project.id, body), 202)
 
@@ -33,14 +34,15 @@ def get_evaluation(evaluation_id: str, project: ProjectDep, ctx: ContextDep) -> 
     return evaluations.get(ctx, project.id, evaluation_id)
 
 
-@router.post("/{evaluation_id}/cancel", status_code=202, response_model=Evaluation)
+@router.post("/{evaluation_id}/cancel", status_code=202, response_model=Evaluation,
+             responses=problems(409))
 def cancel_evaluation(evaluation_id: str, project: ProjectDep, ctx: ContextDep) -> Response:
     return evaluation_response(evaluations.cancel(ctx, project.id, evaluation_id), 202)
 
 
 @router.get("/{evaluation_id}/predictions", response_model=Page[Prediction],
             responses={200: {"content": {"text/csv": {}}}})
-def list_predictions(
+def list_evaluation_predictions(
         evaluation_id: str, project: ProjectDep, ctx: ContextDep, limit: Limit = 20,
         after: Annotated[str | None, Query(description="The id of the last prediction of the "
                                                        "previous page.")] = None,

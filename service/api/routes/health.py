@@ -1,7 +1,9 @@
 import hmac
+from typing import Literal
 
 from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, Field
 
 from service.api.deps import ContextDep, Credentials, secret_of
 from service.api.problems import problem
@@ -12,13 +14,24 @@ from service.operations import cluster_metrics, is_redis_reachable
 router = APIRouter(tags=["operations"])
 
 
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class Readiness(BaseModel):
+    status: Literal["ready"] = "ready"
+    checks: dict[str, bool] = Field(description="Each dependency: reachable or not.")
+
+
 @router.get("/healthz")
-def healthz() -> dict[str, str]:
-    return {"status": "ok"}
+def check_health() -> Health:
+    """The process is up."""
+    return Health()
 
 
-@router.get("/readyz", response_model=None)
-def readyz(ctx: ContextDep) -> dict[str, object] | Response:
+@router.get("/readyz", response_model=Readiness)
+def check_readiness(ctx: ContextDep) -> Readiness | Response:
+    """Redis, storage and the tokenizer's encoding files are reachable."""
     settings = ctx.settings
     no_tokenizer = unavailable_encodings([settings.default_model, *settings.tunable_models])
     checks = {"redis": is_redis_reachable(ctx), "storage": ctx.storage.is_reachable(),
@@ -29,7 +42,7 @@ def readyz(ctx: ContextDep) -> dict[str, object] | Response:
             failing.append(f"tokenizer ({', '.join(no_tokenizer)}: set FTM_TIKTOKEN_CACHE_DIR "
                            "to a directory holding its files)")
         return problem(503, "not_ready", f"Not ready: {'; '.join(failing)}.")
-    return {"status": "ready", "checks": checks}
+    return Readiness(checks=checks)
 
 
 def check_metrics_token(ctx: ContextDep, credentials: Credentials) -> None:

@@ -8,12 +8,23 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from sse_starlette.sse import EventSourceResponse, ServerSentEvent
 
 from service.api.deps import ContextDep, ProjectDep
+from service.api.openapi import problems
 from service.api.pagination import After, Limit
 from service.errors import InvalidRequest
 from service.jobs import events as job_events
 from service.jobs import metrics as job_metrics
 from service.jobs import service as jobs
-from service.jobs.models import TERMINAL, DryRun, Job, JobCreate, JobImport, JobStatus
+from service.jobs.models import (
+    TERMINAL,
+    Checkpoint,
+    DryRun,
+    Job,
+    JobCreate,
+    JobEvent,
+    JobImport,
+    JobMetrics,
+    JobStatus,
+)
 from service.jobs.sync import read_json
 from service.pagination import Page
 from service.store.events import is_valid_id, read_after
@@ -31,7 +42,8 @@ def job_response(job: Job, status: int) -> JSONResponse:
                         headers={"Location": f"/v1/jobs/{job.id}"})
 
 
-@router.post("", status_code=202, responses={200: {"model": DryRun}, 202: {"model": Job}})
+@router.post("", status_code=202, responses={200: {"model": DryRun}, 202: {"model": Job},
+                                            **problems(404, 409)})
 def create_job(body: JobCreate, project: ProjectDep, ctx: ContextDep) -> Response:
     created = jobs.create(ctx, project, body)
     if isinstance(created, DryRun):
@@ -39,7 +51,7 @@ def create_job(body: JobCreate, project: ProjectDep, ctx: ContextDep) -> Respons
     return job_response(created, 202)
 
 
-@router.post("/import", status_code=202, response_model=Job)
+@router.post("/import", status_code=202, response_model=Job, responses=problems(404, 502))
 def import_job(body: JobImport, project: ProjectDep, ctx: ContextDep) -> Response:
     return job_response(jobs.import_job(ctx, project, body), 202)
 
@@ -61,11 +73,22 @@ async def get_job(job_id: str, request: Request, project: ProjectDep) -> Respons
     return Response(job.model_dump_json(), media_type="application/json")
 
 
-@router.post("/{job_id}/{action}", status_code=202, response_model=Job)
-def control_job(job_id: str, action: Literal["cancel", "pause", "resume"], project: ProjectDep,
-                ctx: ContextDep) -> Response:
-    act = {"cancel": jobs.cancel, "pause": jobs.pause, "resume": jobs.resume}[action]
-    return job_response(act(ctx, project.id, job_id), 202)
+@router.post("/{job_id}/cancel", status_code=202, response_model=Job, responses=problems(409))
+def cancel_job(job_id: str, project: ProjectDep, ctx: ContextDep) -> Response:
+    """Cancel the job: at once while nothing runs at the provider, else at the provider."""
+    return job_response(jobs.cancel(ctx, project.id, job_id), 202)
+
+
+@router.post("/{job_id}/pause", status_code=202, response_model=Job, responses=problems(409))
+def pause_job(job_id: str, project: ProjectDep, ctx: ContextDep) -> Response:
+    """Pause a running job at the provider; its status becomes `paused` at the next sync."""
+    return job_response(jobs.pause(ctx, project.id, job_id), 202)
+
+
+@router.post("/{job_id}/resume", status_code=202, response_model=Job, responses=problems(409))
+def resume_job(job_id: str, project: ProjectDep, ctx: ContextDep) -> Response:
+    """Resume a paused job at the provider."""
+    return job_response(jobs.resume(ctx, project.id, job_id), 202)
 
 
 def checked_cursor(after: str | None) -> str | None:
@@ -76,20 +99,19 @@ def checked_cursor(after: str | None) -> str | None:
 
 
 @router.get("/{job_id}/events")
-def list_events(job_id: str, project: ProjectDep, ctx: ContextDep,
-                after: After = None, limit: Limit = 20) -> Page[dict[str, Any]]:
+def list_job_events(job_id: str, project: ProjectDep, ctx: ContextDep,
+                    after: After = None, limit: Limit = 20) -> Page[JobEvent]:
     jobs.get(ctx, project.id, job_id)
-    data = job_events.log_of(ctx).after(job_id, checked_cursor(after), limit + 1)
-    has_more = len(data) > limit
-    data = data[:limit]
-    return Page[dict[str, Any]](data=data, has_more=has_more,
-                                first_id=data[0]["id"] if data else None,
-                                last_id=data[-1]["id"] if data else None)
+    found = job_events.log_of(ctx).after(job_id, checked_cursor(after), limit + 1)
+    data = [JobEvent.model_validate(event) for event in found[:limit]]
+    return Page[JobEvent](data=data, has_more=len(found) > limit,
+                          first_id=data[0].id if data else None,
+                          last_id=data[-1].id if data else None)
 
 
 @router.get("/{job_id}/events/stream", response_class=EventSourceResponse,
             responses={200: {"content": {"text/event-stream": {}}}})
-async def stream_events(job_id: str, request: Request, project: ProjectDep, ctx: ContextDep,
+async def stream_job_events(job_id: str, request: Request, project: ProjectDep, ctx: ContextDep,
                         after: After = None,
                         last_event_id: Annotated[str | None, Header()] = None) -> EventSourceResponse:
     jobs.get(ctx, project.id, job_id)
@@ -125,19 +147,20 @@ async def stream_events(job_id: str, request: Request, project: ProjectDep, ctx:
     return EventSourceResponse(generate(), ping=HEARTBEAT_SECONDS)
 
 
-@router.get("/{job_id}/metrics", response_model=None)
-def get_metrics(job_id: str, project: ProjectDep, ctx: ContextDep,
-                format: Annotated[Literal["json", "csv"], Query()] = "json") -> Any:
+@router.get("/{job_id}/metrics", response_model=JobMetrics,
+            responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}})
+def get_job_metrics(job_id: str, project: ProjectDep, ctx: ContextDep,
+                    format: Annotated[Literal["json", "csv"], Query()] = "json") -> Any:
+    """The loss curve by step; `format=csv` gives OpenAI's step_metrics.csv columns."""
     data = job_metrics.rows(ctx, jobs.get(ctx, project.id, job_id))
     if format == "csv":
         return PlainTextResponse(job_metrics.as_csv(data), media_type="text/csv")
-    return {"object": "list", "data": data}
+    return JobMetrics.model_validate({"data": data})
 
 
 @router.get("/{job_id}/checkpoints")
-def get_checkpoints(job_id: str, project: ProjectDep, ctx: ContextDep) -> dict[str, Any]:
+def list_job_checkpoints(job_id: str, project: ProjectDep, ctx: ContextDep) -> Page[Checkpoint]:
     jobs.get(ctx, project.id, job_id)
-    data = read_json(ctx, job_id, "checkpoints")
-    return {"object": "list", "data": data, "has_more": False,
-            "first_id": data[0]["id"] if data else None,
-            "last_id": data[-1]["id"] if data else None}
+    data = [Checkpoint.model_validate(item) for item in read_json(ctx, job_id, "checkpoints")]
+    return Page[Checkpoint](data=data, has_more=False, first_id=data[0].id if data else None,
+                            last_id=data[-1].id if data else None)

@@ -1,6 +1,7 @@
 from fastapi import APIRouter
 
 from service.api.deps import ContextDep, ProjectDep
+from service.api.openapi import problems
 from service.deletion import Deleted
 from service.models import service as models
 from service.models.models import ModelList, ModelOut
@@ -15,10 +16,10 @@ def list_models(project: ProjectDep, ctx: ContextDep) -> ModelList:
 
 
 @router.get("/{model:path}")
-def get_model(model: str, project: ProjectDep, ctx: ContextDep) -> ModelOut:
+def retrieve_model(model: str, project: ProjectDep, ctx: ContextDep) -> ModelOut:
     return models.get(ctx, project.id, model)
 
 
-@router.delete("/{model:path}")
+@router.delete("/{model:path}", responses=problems(403, 502))
 def delete_model(model: str, project: ProjectDep, ctx: ContextDep) -> Deleted:
     return models.delete(ctx, project.id, model)
