@@ -30,6 +30,13 @@ ERROR_CODES: dict[str, str] = {
     "model_not_available": "The model is not configured for this use.",
     "provider_job_already_tracked": "The provider job is already tracked by a job here.",
     "invalid_webhook_signature": "An inbound provider webhook's signature does not verify.",
+    "invalid_webhook_url": "A webhook URL is not an absolute http(s) URL, or carries credentials.",
+    "webhook_target_not_allowed": "A webhook URL points at a loopback, private, link-local or "
+                                  "other non-public address the operator has not allowed.",
+    "invalid_name": "A name or file name holds control characters.",
+    "request_timeout": "The request body stopped arriving, or came too slowly.",
+    "uri_too_long": "The path and query string are over the configured size.",
+    "headers_too_large": "The request headers are over the configured size or count.",
     # Who is asking.
     "unauthorized": "No API key, or one that is unknown or revoked (`invalid_api_key` on the "
                     "OpenAI-compatible routes).",
@@ -59,8 +66,14 @@ ERROR_CODES: dict[str, str] = {
     "invalid_pipeline_state": "The pipeline's status does not allow this action.",
     # Limits.
     "rate_limited": "Too many requests for this key; wait `Retry-After` seconds.",
+    "too_many_failed_attempts": "Too many wrong keys from this address; wait `Retry-After`.",
+    "validation_backlog": "Too many of the project's datasets await validation; wait "
+                          "`Retry-After` seconds.",
     # The service and its provider.
-    "not_ready": "A dependency (Redis, storage) is unreachable.",
+    "not_ready": "A dependency (Redis, storage, the tokenizer's files) is unreachable.",
+    "store_unavailable": "Redis cannot be reached; retry after `Retry-After` seconds.",
+    "tokenizer_unavailable": "The tokenizer's encoding files cannot be loaded; the detail names "
+                             "the encoding and the setting to fix.",
     "internal_error": "The service failed; the failure was logged with the request id.",
     "provider_error": "The provider failed in an unexpected way.",
     "provider_unavailable": "The provider cannot be reached or failed; retry later.",

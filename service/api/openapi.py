@@ -37,9 +37,12 @@ STATUS_TEXT = {
     404: "No such resource in this project (another project's resources are not found either).",
     409: "The resource's state does not allow this, or the Idempotency-Key was used for another "
          "request.",
+    408: "The body stopped arriving or came too slowly; nothing of it was kept.",
     413: "The body is over the size limit.",
+    414: "The path and query string are over the size limit.",
     422: "The request was read but is not acceptable; `errors` names each field at fault.",
     429: "Rate limited: wait `Retry-After` seconds.",
+    431: "The request headers are over the size or count limit.",
     502: "The provider failed.",
     503: "A dependency (Redis, storage, the provider) is unavailable; retry later.",
 }
@@ -223,12 +226,13 @@ def error_statuses(path: str, method: str, operation: dict[str, Any]) -> set[int
     found = {int(status) for status in operation["responses"]
              if status[0] in "45" and status != "422"}
     params = operation.get("parameters", [])
+    found |= {414, 431}  # checked on every request before routing
     if path != "/healthz":
         found.add(503)  # Redis, storage or the provider unreachable
     if "security" in operation:
         found |= {401, 429}
     if "requestBody" in operation:
-        found |= {400, 413, 422}
+        found |= {400, 408, 413, 422}
     if any(param["in"] != "path" and param["name"] != "Idempotency-Key" for param in params):
         found.add(422)
     if any(param["in"] == "path" or param["name"] == "after" for param in params):
