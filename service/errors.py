@@ -24,6 +24,7 @@
     │   └── InvalidPipelineState (409 invalid_pipeline_state)
     ├── PayloadTooLarge (413 payload_too_large)
     ├── RateLimited (429 rate_limited)
+    ├── ValidationBacklog (429 validation_backlog)
     └── ProviderError (502 provider_error)
         ├── ProviderUnavailable (503 provider_unavailable)
         ├── ProviderRateLimited (429 provider_rate_limited)
@@ -226,6 +227,18 @@ class ProviderError(ServiceError):
 class ProviderUnavailable(ProviderError):
     status = 503
     code = "provider_unavailable"
+
+
+class ValidationBacklog(ServiceError):
+    """The project has as many datasets awaiting validation as it may."""
+
+    status = 429
+    code = "validation_backlog"
+
+    def __init__(self, waiting: int, retry_after: int) -> None:
+        super().__init__(f"{waiting} datasets of this project are awaiting validation; upload "
+                         f"more once they are done (retry after {retry_after} s).",
+                         headers={"Retry-After": str(retry_after)})
 
 
 class ProviderRateLimited(ProviderError):

@@ -74,6 +74,12 @@ class Settings(BaseSettings):
     evaluation_slice_seconds: float = Field(600.0, gt=0, description="online runs re-queue after")
     evaluation_batch_poll_seconds: float = Field(30.0, gt=0, description="provider batch checks")
     evaluation_batch_max_requests: int = Field(50_000, gt=0, description="per provider batch")
+    max_datasets_awaiting_validation: int = Field(
+        100, gt=0, description="per project; more uploads answer 429 validation_backlog")
+    validation_lease_seconds: float = Field(30, gt=0, description="a validation's lock, renewed "
+                                            "as it runs: how long a killed one blocks a retry")
+    validation_overdue_seconds: float = Field(300, gt=0, description="a queued validation not "
+                                              "started by then counts as lost and is queued again")
     sweeps_stale_seconds: int = Field(60, gt=0, description="a worker whose sweep loop has not "
                                       "beaten for this long fails its health check")
     fault_points: list[str] = Field([], description="test only: points where a worker dies once")

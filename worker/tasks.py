@@ -1,6 +1,6 @@
 """The functions RQ calls, by dotted name from the API: each hands its ids to the domain."""
 
-from service.datasets import ingest
+from service.datasets import backlog, ingest
 from service.evaluations import run as evaluation_run
 from service.evaluations import service as evaluations
 from service.jobs import cleanup, launch, recovery, sync
@@ -12,6 +12,10 @@ from worker.context import current_context
 
 def validate_dataset(dataset_id: str) -> None:
     ingest.validate(current_context(), dataset_id)
+
+
+def requeue_overdue_validations() -> None:
+    backlog.requeue_overdue(current_context())
 
 
 def launch_job(job_id: str) -> None:

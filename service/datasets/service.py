@@ -10,9 +10,9 @@ from typing import Any
 
 import orjson
 
-from service import clock, idempotency, ids
+from service import clock, faults, idempotency, ids
 from service.context import Context
-from service.datasets import ingest, upload
+from service.datasets import backlog, ingest, upload
 from service.datasets.convert import ConvertRequest, convert_file
 from service.datasets.models import Conversion, Dataset, DatasetFormat, DatasetStatus, storage_name
 from service.datasets.pricing import load_prices
@@ -31,6 +31,7 @@ from service.evaluations.models import Evaluation
 from service.jobs.models import TERMINAL, Job
 from service.logs import log
 from service.pagination import Page, take_page
+from service.store import keys
 
 CHUNK = 1 << 16
 
@@ -77,6 +78,7 @@ async def upload_dataset(ctx: Context, project_id: str, stream: AsyncIterator[by
 
     With an Idempotency-Key, a repeat of the same fields and file replays the first answer.
     """
+    backlog.check_room(ctx, project_id)
     dataset_id = ids.new_id("dataset")
     name = storage_name(dataset_id)
     with ctx.storage.writer(name) as out:
@@ -102,7 +104,8 @@ async def upload_dataset(ctx: Context, project_id: str, stream: AsyncIterator[by
                       filename=received.filename, format=fmt, status=DatasetStatus.processing,
                       bytes=received.bytes, sha256=received.sha256,
                       format_declared=declared != "auto")
-    ctx.store.create(dataset, project_id)
+    ctx.store.create(dataset, project_id, backlog.expect_validation(ctx, dataset))
+    faults.point(ctx, "upload.before_queuing")
     ctx.enqueue("validate_dataset", dataset.id)
     log.info("dataset.uploaded", dataset_id=dataset.id, bytes=dataset.bytes, format=fmt)
     if idempotency_key:
@@ -171,6 +174,7 @@ def delete(ctx: Context, project_id: str, dataset_id: str) -> Deleted:
         except ProviderRejected:
             pass  # already gone on the provider
     ctx.store.bury(Dataset, dataset_id, project_id)
+    ctx.redis.zrem(keys.datasets_awaiting(project_id), dataset_id)
     ctx.storage.delete(storage_name(dataset_id))
     return Deleted(id=dataset_id, object="dataset")
 
@@ -204,7 +208,7 @@ def create_derived(ctx: Context, parent: Dataset, path: Path, *, name: str, deri
                       name=name, filename=filename, format=parent.format,
                       status=DatasetStatus.processing, bytes=size, sha256=digest.hexdigest(),
                       parent_id=parent.id, derived_by=derived_by, **fields)
-    ctx.store.create(dataset, parent.project_id)
+    ctx.store.create(dataset, parent.project_id, backlog.expect_validation(ctx, dataset))
     if size <= ctx.settings.inline_validation_bytes:
         ingest.validate(ctx, dataset_id)
     else:

@@ -120,3 +120,13 @@ def pipelines_due() -> str:
 def usage(project_id: str, model: str) -> str:
     """A project's playground use of one model: requests, tokens, estimated cost."""
     return f"{PREFIX}:usage:{project_id}:{model}"
+
+
+def datasets_due() -> str:
+    """Datasets still processing, by the time their queued validation is overdue (lost)."""
+    return f"{PREFIX}:datasets:due"
+
+
+def datasets_awaiting(project_id: str) -> str:
+    """A project's datasets awaiting validation, by creation time (its backlog)."""
+    return f"{PREFIX}:project:{project_id}:datasets_awaiting"
