@@ -47,7 +47,7 @@ def work(ctx: Context, burst: bool) -> None:
     failures = 0
     while True:
         try:
-            worker = Worker([ctx.queue], connection=ctx.redis)
+            worker = Worker(ctx.queues, connection=ctx.redis)
             ctx.enqueue("reconcile_jobs")  # after a (re)start, pick up whatever was in flight
             worker.work(burst=burst, logging_level=ctx.settings.log_level.upper())
             if burst or worker._stop_requested:

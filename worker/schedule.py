@@ -9,7 +9,7 @@ import time
 import redis
 from rq.scheduler import RQScheduler
 
-from service.context import Context
+from service.context import QUEUE_NAMES, Context
 from service.logs import log
 from service.settings import Settings
 from service.store import locks
@@ -38,8 +38,8 @@ def run_cron() -> None:
     """Run the sweep loop until the process is stopped."""
     ctx = current_context()
     token = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
-    delayed = RQScheduler([ctx.queue.name], connection=ctx.redis)
-    delayed.prepare_registries([ctx.queue.name])
+    delayed = RQScheduler(QUEUE_NAMES, connection=ctx.redis)
+    delayed.prepare_registries(QUEUE_NAMES)
     next_run: dict[str, float] = {}
     failures, parent = 0, os.getppid()
     while os.getppid() == parent:  # a worker killed with SIGKILL leaves no sweeps behind

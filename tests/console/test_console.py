@@ -99,7 +99,7 @@ def run_evaluation(client: Any, ctx: Any, headers: dict[str, str], evaluation_id
     """Run queued and scheduled tasks until the evaluation ends; answer it."""
     def work() -> None:
         use_context(ctx)
-        ThreadWorker([ctx.queue], connection=ctx.redis).work(
+        ThreadWorker(ctx.queues, connection=ctx.redis).work(
             burst=True, with_scheduler=True, logging_level="WARNING")
 
     def ended() -> Any:
