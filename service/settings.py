@@ -67,6 +67,8 @@ class Settings(BaseSettings):
         None, ge=0, description="delete datasets' provider files this long after their last job "
         "ended; unset keeps them")
     launch_lock_seconds: int = Field(300, gt=0)
+    provider_missing_grace_seconds: int = Field(
+        600, ge=0, description="a provider job answering 404 this long fails its job")
     file_processing_timeout_seconds: float = Field(600, gt=0)
     webhook_max_attempts: int = Field(8, ge=1, description="delivery attempts before failed")
     webhook_retry_base_seconds: float = Field(5.0, gt=0, description="first retry delay")

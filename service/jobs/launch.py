@@ -113,7 +113,9 @@ def ensure_uploaded(ctx: Context, dataset_id: str) -> str:
     """The provider file id of the dataset, uploading it the first time only."""
     known = ctx.store.get(Dataset, dataset_id)
     if known is not None and PROVIDER in known.provider_files:
-        return known.provider_files[PROVIDER]
+        if is_on_provider(ctx, known.provider_files[PROVIDER]):
+            return known.provider_files[PROVIDER]
+        forget_provider_file(ctx, dataset_id, known.provider_files[PROVIDER])
     with locks.hold(ctx.redis, "upload", dataset_id, ttl=ctx.settings.launch_lock_seconds) as held:
         if not held:
             raise ProviderUnavailable(f"Dataset {dataset_id} is being uploaded by another worker.")
@@ -130,6 +132,26 @@ def ensure_uploaded(ctx: Context, dataset_id: str) -> str:
             update={"provider_files": {**d.provider_files, PROVIDER: uploaded.id}}))
         log.info("dataset.uploaded_to_provider", dataset_id=dataset_id, file_id=uploaded.id)
         return uploaded.id
+
+
+def is_on_provider(ctx: Context, file_id: str) -> bool:
+    try:
+        ctx.gateway.call(ctx.gateway.client.files.retrieve, file_id)
+    except ProviderRejected as exc:
+        if exc.provider_status == 404:
+            return False
+        raise
+    return True
+
+
+def forget_provider_file(ctx: Context, dataset_id: str, file_id: str) -> None:
+    """The provider lost the dataset's file: the next launch uploads it again."""
+    def drop(dataset: Dataset) -> Dataset:
+        files = {k: v for k, v in dataset.provider_files.items() if v != file_id}
+        return dataset.model_copy(update={"provider_files": files})
+
+    ctx.store.update(Dataset, dataset_id, drop)
+    log.warning("dataset.provider_file_gone", dataset_id=dataset_id, file_id=file_id)
 
 
 def provider_filename(dataset: Dataset) -> str:
