@@ -66,7 +66,8 @@ class Settings(BaseSettings):
     provider_file_retention_seconds: int | None = Field(
         None, ge=0, description="delete datasets' provider files this long after their last job "
         "ended; unset keeps them")
-    launch_lock_seconds: int = Field(300, gt=0)
+    launch_lock_seconds: int = Field(30, gt=0, description="a launch's lock, renewed while it "
+                                     "runs: how long a crashed launch blocks its recovery")
     provider_missing_grace_seconds: int = Field(
         600, ge=0, description="a provider job answering 404 this long fails its job")
     file_processing_timeout_seconds: float = Field(600, gt=0)
