@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     s3_prefix: str = "datasets/"
 
     max_upload_bytes: int = Field(512 * 2**20, gt=0)
+    upload_max_seconds: int = Field(3600, gt=0, description="the longest an upload may take: "
+                                    "a partial upload file unwritten this long is removed")
     max_line_bytes: int = Field(8 * 2**20, gt=0)
     max_body_bytes: int = Field(2 * 2**20, gt=0)
     rate_limit_per_minute: int = Field(600, gt=0)

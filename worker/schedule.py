@@ -31,7 +31,8 @@ def sweeps(settings: Settings) -> list[tuple[str, int]]:
              max(1, min(30, int(settings.validation_overdue_seconds)))),
             ("requeue_overdue_evaluations", 60),
             ("requeue_overdue_pipelines", 60),
-            ("delete_expired_provider_files", 600)]
+            ("delete_expired_provider_files", 600),
+            ("remove_partial_uploads", min(600, settings.upload_max_seconds))]
 
 
 def run_cron() -> None:

@@ -68,3 +68,8 @@ def advance_pipeline(pipeline_id: str) -> None:
 
 def requeue_overdue_pipelines() -> None:
     pipelines.requeue_overdue(current_context())
+
+
+def remove_partial_uploads() -> None:
+    ctx = current_context()
+    ctx.storage.remove_partial(ctx.settings.upload_max_seconds)
