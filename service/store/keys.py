@@ -32,6 +32,11 @@ def bucket(name: str) -> str:
     return f"{PREFIX}:bucket:{name}"
 
 
+def bucket_grants(name: str, second: str) -> str:
+    """Tokens a bucket gave out in one second of its own clock."""
+    return f"{PREFIX}:bucket:{name}:granted:{second}"
+
+
 def lock(name: str, resource_id: str) -> str:
     return f"{PREFIX}:lock:{name}:{resource_id}"
 
