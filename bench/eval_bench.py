@@ -70,7 +70,7 @@ def work(ctx: Any) -> None:
     from worker.context import use_context
 
     use_context(ctx)
-    SimpleWorker([ctx.queue], connection=ctx.redis).work(burst=True, with_scheduler=True,
+    SimpleWorker(ctx.queues, connection=ctx.redis).work(burst=True, with_scheduler=True,
                                                          logging_level="WARNING")
 
 

@@ -2,7 +2,8 @@
 
 Each child runs in its own session, so Ctrl-C in the terminal reaches only this process, which
 then stops the children one at a time, newest first: the worker and the API before the emulator,
-Redis last. A child that fails to start, or exits, stops the others too.
+Redis last. A child that fails to start stops the others; one that exits later is started again,
+after a pause that doubles while it keeps exiting.
 """
 
 import os
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlparse
@@ -66,15 +68,17 @@ def start_redis(url: str, data_dir: Path) -> Process:
     return process
 
 
-def start_emulator(env: dict[str, str], api: str, children: dict[str, Process]) -> str:
-    """The emulator on a free port, its URL; with OPENAI_WEBHOOK_SECRET it sends webhooks."""
-    args = [sys.executable, "-m", "emulator", "--host", "127.0.0.1", "--port", "0",
+def start_emulator(env: dict[str, str], api: str, port: int) -> Process:
+    """The emulator on port (the same one when started again); with OPENAI_WEBHOOK_SECRET it
+    sends webhooks."""
+    args = [sys.executable, "-m", "emulator", "--host", "127.0.0.1", "--port", str(port),
             "--speed", env.get("FTM_EMULATOR_SPEED", "10")]
-    process = children["the emulator"] = subprocess.Popen(
+    process = subprocess.Popen(
         args, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True, start_new_session=True)
     assert process.stdout is not None
     line = process.stdout.readline().strip()
     if not line.startswith("LISTENING "):
+        stop(process)
         sys.exit(f"the emulator did not start: {line}")
     # Whatever it prints later goes on to our output, so its pipe never fills up.
     threading.Thread(target=copy_lines, args=(process.stdout,), daemon=True).start()
@@ -85,8 +89,9 @@ def start_emulator(env: dict[str, str], api: str, children: dict[str, Process]) 
             "webhook_url": f"{api}/v1/providers/openai/webhook",
             "webhook_secret": env["OPENAI_WEBHOOK_SECRET"]})
         if answer.is_error:
+            stop(process)
             sys.exit(f"the emulator refused OPENAI_WEBHOOK_SECRET: {answer.text}")
-    return url
+    return process
 
 
 def sync_as_fast_as_the_emulator(env: dict[str, str]) -> None:
@@ -167,7 +172,7 @@ def main() -> None:
     shared = ROOT.parent / "shared" / "data" / "tiktoken_cache"
     if shared.is_dir():
         env.setdefault("TIKTOKEN_CACHE_DIR", str(shared))
-    children: dict[str, Process] = {}  # in start order
+    children: dict[str, Process] = {}  # in start order; a child started again keeps its place
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, interrupted)
     try:
@@ -178,37 +183,66 @@ def main() -> None:
 
 def run(env: dict[str, str], host: str, port: str, data_dir: Path, redis_url: str,
         children: dict[str, Process]) -> None:
+    starters: dict[str, Callable[[], Process]] = {}
     if not redis_server.answers(redis_url):
         print(f"starting a Redis-protocol server on port {urlparse(redis_url).port or 6379}",
               flush=True)
-        children["Redis"] = start_redis(redis_url, data_dir)
+        starters["Redis"] = lambda: start_redis(redis_url, data_dir)
+        children["Redis"] = starters["Redis"]()
     base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}"
     if not env.get("OPENAI_API_KEY"):
-        url = start_emulator(env, base, children)
+        emulator_port = redis_server.free_port()
+        starters["the emulator"] = lambda: start_emulator(env, base, emulator_port)
+        children["the emulator"] = starters["the emulator"]()
+        url = f"http://127.0.0.1:{emulator_port}"
         sync_as_fast_as_the_emulator(env)
         env["OPENAI_BASE_URL"], env["OPENAI_API_KEY"] = f"{url}/v1", "sk-emulator-local"
         print(f"no OPENAI_API_KEY: using the built-in OpenAI emulator at {url}/v1", flush=True)
     os.environ.update(env)
     key = default_key(data_dir)
-    api = children["the API"] = subprocess.Popen(
+    worker_log = data_dir / "worker.log"
+    starters["the API"] = lambda: subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "service.api.app:create_app", "--factory",
          "--host", host, "--port", port, "--no-access-log"],
         cwd=ROOT, env=env, start_new_session=True)
-    worker_log = data_dir / "worker.log"
-    with open(worker_log, "ab") as log:  # RQ logs every periodic sweep; keep the terminal readable
-        children["the worker"] = subprocess.Popen(
-            [sys.executable, "-m", "worker"], cwd=ROOT, env=env, stdout=log,
-            stderr=subprocess.STDOUT, start_new_session=True)
-    wait_for(f"{base}/healthz", api, "the API")
+    starters["the worker"] = lambda: start_worker(env, worker_log)
+    for name in ("the API", "the worker"):
+        children[name] = starters[name]()
+        print(f"{name} started (pid {children[name].pid})", flush=True)
+    wait_for(f"{base}/healthz", children["the API"], "the API")
     print(f"\nfinetune-manager is running.\nAPI: {base}/v1\nConsole: {base}/console\n"
           f"Docs: {base}/docs\nWorker log: {worker_log}\nAPI key: {key}\n"
           f"CLI, in another shell: export PATH=\"{Path(sys.executable).parent}:$PATH\" "
           f"FTM_URL={base}; ftm --help\n", flush=True)
-    while all(child.poll() is None for child in children.values()):
+    supervise(children, starters)
+
+
+def start_worker(env: dict[str, str], worker_log: Path) -> Process:
+    with open(worker_log, "ab") as log:  # RQ logs every periodic sweep; keep the terminal readable
+        return subprocess.Popen([sys.executable, "-m", "worker"], cwd=ROOT, env=env, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def supervise(children: dict[str, Process], starters: dict[str, Callable[[], Process]]) -> None:
+    """Start again any child that exits, after a pause: 1 s, doubling while it keeps exiting
+    within a minute of its start, up to 30 s."""
+    started = {name: time.monotonic() for name in children}
+    failures = dict.fromkeys(children, 0)
+    while True:
         time.sleep(0.5)
-    name, gone = next((n, c) for n, c in children.items() if c.poll() is not None)
-    where = f" (its log: {worker_log})" if name == "the worker" else ""
-    sys.exit(f"{name} exited with code {gone.returncode}{where}; stopping the others")
+        for name, child in children.items():
+            if child.poll() is None:
+                continue
+            stop(child)  # whatever it left behind in its session
+            quick = time.monotonic() - started[name] < 60
+            failures[name] = failures[name] + 1 if quick else 1
+            pause = min(30, 2 ** (failures[name] - 1))
+            print(f"{name} exited with code {child.returncode}; starting it again in {pause} s",
+                  flush=True)
+            time.sleep(pause)
+            children[name] = starters[name]()
+            started[name] = time.monotonic()
+            print(f"{name} started (pid {children[name].pid})", flush=True)
 
 
 if __name__ == "__main__":

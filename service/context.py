@@ -16,7 +16,10 @@ from service.settings import Settings
 from service.storage import Storage, build_storage
 from service.store.records import Store
 
-QUEUE_NAME = "ftm"
+QUEUE_NAME = "ftm"  # launches, syncs, controls, webhooks, sweeps: small and urgent
+# Workers take from the first non-empty queue in this order: bulk work never holds up a launch.
+QUEUE_NAMES = (QUEUE_NAME, "ftm-validation", "ftm-evaluation")
+TASK_QUEUES = {"validate_dataset": "ftm-validation", "run_evaluation": "ftm-evaluation"}
 
 
 @dataclass(frozen=True)
@@ -37,18 +40,26 @@ class Context:
         return Gateway(self.settings, self.redis)
 
     @cached_property
+    def queues(self) -> list[Queue]:
+        """Every queue, most urgent first."""
+        return [Queue(name, connection=self.redis) for name in QUEUE_NAMES]
+
+    @property
     def queue(self) -> Queue:
-        return Queue(QUEUE_NAME, connection=self.redis)
+        return self.queues[0]
+
+    def queue_for(self, task: str) -> Queue:
+        return self.queues[QUEUE_NAMES.index(TASK_QUEUES.get(task, QUEUE_NAME))]
 
     def enqueue(self, task: str, *args: object, delay: float = 0.0, **options: object) -> None:
         """Queue `worker.tasks.<task>(*args)` by name, to run after delay seconds; the API
         never imports the worker. The task carries the request id and trace it was queued in."""
-        name = f"worker.tasks.{task}"
+        name, queue = f"worker.tasks.{task}", self.queue_for(task)
         options.setdefault("meta", carried())
         if delay > 0:
-            self.queue.enqueue_in(timedelta(seconds=delay), name, *args, **options)  # type: ignore[arg-type]
+            queue.enqueue_in(timedelta(seconds=delay), name, *args, **options)  # type: ignore[arg-type]
         else:
-            self.queue.enqueue(name, *args, **options)  # type: ignore[arg-type]
+            queue.enqueue(name, *args, **options)  # type: ignore[arg-type]
 
 
 def carried() -> dict[str, object]:

@@ -28,7 +28,8 @@
     ├── UriTooLong (414 uri_too_long)
     ├── HeadersTooLarge (431 headers_too_large)
     ├── RateLimited (429 rate_limited)
-    │   └── TooManyFailedAttempts (429 too_many_failed_attempts)
+    │   ├── TooManyFailedAttempts (429 too_many_failed_attempts)
+    │   └── ValidationBacklog (429 validation_backlog)
     ├── StoreUnavailable (503 store_unavailable)
     ├── TokenizerUnavailable (503 tokenizer_unavailable)
     └── ProviderError (502 provider_error)
@@ -298,6 +299,18 @@ class ProviderError(ServiceError):
 class ProviderUnavailable(ProviderError):
     status = 503
     code = "provider_unavailable"
+
+
+class ValidationBacklog(ServiceError):
+    """The project has as many datasets awaiting validation as it may."""
+
+    status = 429
+    code = "validation_backlog"
+
+    def __init__(self, waiting: int, retry_after: int) -> None:
+        super().__init__(f"{waiting} datasets of this project are awaiting validation; upload "
+                         f"more once they are done (retry after {retry_after} s).",
+                         headers={"Retry-After": str(retry_after)})
 
 
 class ProviderRateLimited(ProviderError):

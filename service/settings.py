@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     s3_prefix: str = "datasets/"
 
     max_upload_bytes: int = Field(512 * 2**20, gt=0)
+    upload_max_seconds: int = Field(3600, gt=0, description="the longest an upload may take: "
+                                    "a partial upload file unwritten this long is removed")
     max_line_bytes: int = Field(8 * 2**20, gt=0)
     max_body_bytes: int = Field(2 * 2**20, gt=0)
     max_url_bytes: int = Field(8192, gt=0, description="path and query string together")
@@ -83,7 +85,10 @@ class Settings(BaseSettings):
     provider_file_retention_seconds: int | None = Field(
         None, ge=0, description="delete datasets' provider files this long after their last job "
         "ended; unset keeps them")
-    launch_lock_seconds: int = Field(300, gt=0)
+    launch_lock_seconds: int = Field(30, gt=0, description="a launch's lock, renewed while it "
+                                     "runs: how long a crashed launch blocks its recovery")
+    provider_missing_grace_seconds: int = Field(
+        600, ge=0, description="a provider job answering 404 this long fails its job")
     file_processing_timeout_seconds: float = Field(600, gt=0)
     webhook_max_attempts: int = Field(8, ge=1, description="delivery attempts before failed")
     webhook_retry_base_seconds: float = Field(5.0, gt=0, description="first retry delay")
@@ -100,6 +105,12 @@ class Settings(BaseSettings):
         None, ge=0, le=65535, description="port of the worker's /metrics; unset: none")
     worker_metrics_host: str = Field("127.0.0.1", description="address the worker's /metrics "
                                      "listens on (0.0.0.0 in a container)")
+    max_datasets_awaiting_validation: int = Field(
+        100, gt=0, description="per project; more uploads answer 429 validation_backlog")
+    validation_lease_seconds: float = Field(30, gt=0, description="a validation's lock, renewed "
+                                            "as it runs: how long a killed one blocks a retry")
+    validation_overdue_seconds: float = Field(300, gt=0, description="a queued validation not "
+                                              "started by then counts as lost and is queued again")
     sweeps_stale_seconds: int = Field(60, gt=0, description="a worker whose sweep loop has not "
                                       "beaten for this long fails its health check")
     fault_points: list[str] = Field([], description="test only: points where a worker dies once")

@@ -3,6 +3,7 @@
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -19,6 +20,7 @@ class Storage(Protocol):
     def local_path(self, name: str) -> AbstractContextManager[Path]: ...
     def delete(self, name: str) -> None: ...
     def is_reachable(self) -> bool: ...
+    def remove_partial(self, idle_seconds: float) -> int: ...
 
 
 class LocalStorage:
@@ -62,6 +64,19 @@ class LocalStorage:
 
     def is_reachable(self) -> bool:
         return self.root.is_dir() and os.access(self.root, os.W_OK)
+
+    def remove_partial(self, idle_seconds: float) -> int:
+        """Remove the partial files of writes unwritten for idle_seconds (a killed process's);
+        answer how many. A live write touches its file with every chunk."""
+        cutoff, removed = time.time() - idle_seconds, 0
+        for part in self.root.rglob(".part-*"):
+            try:
+                if part.stat().st_mtime < cutoff:
+                    part.unlink()
+                    removed += 1
+            except FileNotFoundError:
+                pass  # finished or removed meanwhile
+        return removed
 
 
 class S3ExtraMissing(SystemExit):
@@ -125,6 +140,9 @@ class S3Storage:
             return True
         except (BotoCoreError, ClientError):  # no endpoint, no bucket, no access: readyz says so
             return False
+
+    def remove_partial(self, idle_seconds: float) -> int:
+        return 0  # writes spool to anonymous temporary files: a dead process leaves nothing
 
 
 def build_storage(settings: Settings) -> LocalStorage | S3Storage:

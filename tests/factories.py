@@ -16,7 +16,7 @@ from worker.context import use_context
 def run_tasks(ctx: Context) -> None:
     """Run every queued task in this process, as a worker would."""
     use_context(ctx)
-    SimpleWorker([ctx.queue], connection=ctx.redis).work(burst=True, logging_level="WARNING")
+    SimpleWorker(ctx.queues, connection=ctx.redis).work(burst=True, logging_level="WARNING")
 
 
 def upload(client: TestClient, auth: dict[str, str], content: bytes | str, *,

@@ -8,6 +8,8 @@ import time
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 
+from rq.exceptions import StopRequested
+
 from service import tracing
 from service.context import Context
 from service.logs import log
@@ -53,17 +55,21 @@ def work(ctx: Context, burst: bool, metrics_dir: Path | None = None) -> None:
     """Take tasks until stopped; a store outage that ends RQ's loop only pauses this one."""
     failures = 0
     while True:
+        worker, started = None, time.monotonic()
         try:
-            worker = metrics.MeteredWorker([ctx.queue], connection=ctx.redis)
+            worker = metrics.MeteredWorker(ctx.queues, connection=ctx.redis)
             worker.metrics_dir = metrics_dir
             ctx.enqueue("reconcile_jobs")  # after a (re)start, pick up whatever was in flight
             worker.work(burst=burst, logging_level=ctx.settings.log_level.upper())
-            if burst or worker._stop_requested:
-                return
         except STORE_ERRORS as exc:
             log.warning("worker.store_unreachable", error=str(exc))
-        failures += 1
-        time.sleep(pause(failures))
+        if burst or (worker is not None and worker._stop_requested):
+            return
+        failures = failures + 1 if time.monotonic() - started < 60 else 1
+        try:
+            time.sleep(pause(failures))
+        except StopRequested:  # RQ's handler: a stop asked for while the store was away
+            return
 
 
 def supervise_sweeps() -> None:

@@ -9,7 +9,7 @@ import time
 import redis
 from rq.scheduler import RQScheduler
 
-from service.context import Context
+from service.context import QUEUE_NAMES, Context
 from service.logs import log
 from service.settings import Settings
 from service.store import locks
@@ -27,17 +27,20 @@ def sweeps(settings: Settings) -> list[tuple[str, int]]:
     return [("sync_due_jobs", settings.sync_sweep_seconds),
             ("reconcile_jobs", settings.reconcile_seconds),
             ("requeue_overdue_deliveries", 60),
+            ("requeue_overdue_validations",
+             max(1, min(30, int(settings.validation_overdue_seconds)))),
             ("requeue_overdue_evaluations", 60),
             ("requeue_overdue_pipelines", 60),
-            ("delete_expired_provider_files", 600)]
+            ("delete_expired_provider_files", 600),
+            ("remove_partial_uploads", min(600, settings.upload_max_seconds))]
 
 
 def run_cron() -> None:
     """Run the sweep loop until the process is stopped."""
     ctx = current_context()
     token = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
-    delayed = RQScheduler([ctx.queue.name], connection=ctx.redis)
-    delayed.prepare_registries([ctx.queue.name])
+    delayed = RQScheduler(QUEUE_NAMES, connection=ctx.redis)
+    delayed.prepare_registries(QUEUE_NAMES)
     next_run: dict[str, float] = {}
     failures, parent = 0, os.getppid()
     while os.getppid() == parent:  # a worker killed with SIGKILL leaves no sweeps behind

@@ -2,7 +2,7 @@
 
 Routine tasks (sweeps and syncs, every few seconds) log at debug."""
 
-from service.datasets import ingest
+from service.datasets import backlog, ingest
 from service.evaluations import run as evaluation_run
 from service.evaluations import service as evaluations
 from service.jobs import cleanup, launch, recovery, sync
@@ -17,6 +17,11 @@ from worker.observe import task
 @task()
 def validate_dataset(dataset_id: str) -> None:
     ingest.validate(current_context(), dataset_id)
+
+
+@task(routine=True)
+def requeue_overdue_validations() -> None:
+    backlog.requeue_overdue(current_context())
 
 
 @task()
@@ -82,3 +87,9 @@ def advance_pipeline(pipeline_id: str) -> None:
 @task(routine=True)
 def requeue_overdue_pipelines() -> None:
     pipelines.requeue_overdue(current_context())
+
+
+@task(routine=True)
+def remove_partial_uploads() -> None:
+    ctx = current_context()
+    ctx.storage.remove_partial(ctx.settings.upload_max_seconds)

@@ -4,35 +4,41 @@ from typing import Any
 
 import orjson
 
-from service import clock
+from service import clock, faults
 from service.context import Context
-from service.datasets import csvfile
+from service.datasets import backlog, csvfile
 from service.datasets.formats import sniff_format
 from service.datasets.models import Dataset, DatasetFormat, DatasetStatus
 from service.datasets.pricing import load_prices
 from service.datasets.report import build_report
 from service.errors import ServiceError, TokenizerUnavailable
 from service.logs import log
-from service.store import keys
+from service.store import keys, locks
 
 TOKENIZER_RETRY_SECONDS = 60
 
 
 def validate(ctx: Context, dataset_id: str) -> None:
-    """Settle the dataset's format, rows and status; keep its report for the default model."""
-    dataset = ctx.store.get(Dataset, dataset_id)
-    if dataset is None or dataset.status != DatasetStatus.processing:
-        return
-    try:
-        update = inspect(ctx, dataset)
-    except TokenizerUnavailable as exc:  # the host's fault, not the file's: try again later
-        log.error("dataset.validation.deferred", dataset_id=dataset_id, encoding=exc.encoding)
-        ctx.enqueue("validate_dataset", dataset_id, delay=TOKENIZER_RETRY_SECONDS)
-        return
-    except ServiceError as exc:
-        update = {"status": DatasetStatus.invalid, "error": exc.detail}
-    update["updated_at"] = clock.now()
-    ctx.store.update(Dataset, dataset_id, lambda d: d.model_copy(update=update))
+    """Settle the dataset's format, rows and status; keep its report for the default model.
+
+    The lock, renewed while this runs, tells the overdue sweep the validation is not lost."""
+    with locks.hold_renewed(ctx.redis, Dataset.kind, dataset_id,
+                            ctx.settings.validation_lease_seconds) as held:
+        dataset = ctx.store.get(Dataset, dataset_id)
+        if not held or dataset is None or dataset.status != DatasetStatus.processing:
+            return
+        try:
+            update = inspect(ctx, dataset)
+        except TokenizerUnavailable as exc:  # the host's fault, not the file's: try again later
+            log.error("dataset.validation.deferred", dataset_id=dataset_id, encoding=exc.encoding)
+            ctx.enqueue("validate_dataset", dataset_id, delay=TOKENIZER_RETRY_SECONDS)
+            return
+        except ServiceError as exc:
+            update = {"status": DatasetStatus.invalid, "error": exc.detail}
+        faults.point(ctx, "validate.before_recording")
+        update["updated_at"] = clock.now()
+        ctx.store.update(Dataset, dataset_id, lambda d: d.model_copy(update=update),
+                         lambda pipe, old, new: backlog.settle(pipe, new))
     log.info("dataset.validated", dataset_id=dataset_id, status=update["status"])
 
 

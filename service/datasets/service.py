@@ -13,7 +13,7 @@ from redis.client import Pipeline
 
 from service import clock, faults, idempotency, ids
 from service.context import Context
-from service.datasets import ingest, upload
+from service.datasets import backlog, ingest, upload
 from service.datasets.convert import ConvertRequest, convert_file
 from service.datasets.models import Conversion, Dataset, DatasetFormat, DatasetStatus, storage_name
 from service.datasets.pricing import load_prices
@@ -33,6 +33,7 @@ from service.evaluations.models import Evaluation
 from service.jobs.models import TERMINAL, Job
 from service.logs import log
 from service.pagination import Page, take_page
+from service.store import keys
 
 CHUNK = 1 << 16
 
@@ -90,6 +91,7 @@ async def upload_dataset(ctx: Context, project_id: str, stream: AsyncIterator[by
 
     With an Idempotency-Key, a repeat of the same fields and file replays the first answer.
     """
+    backlog.check_room(ctx, project_id)
     dataset_id = ids.new_id("dataset")
     name = storage_name(dataset_id)
     with ctx.storage.writer(name) as out:
@@ -116,9 +118,12 @@ async def upload_dataset(ctx: Context, project_id: str, stream: AsyncIterator[by
                       filename=filename_of(received), format=fmt, status=DatasetStatus.processing,
                       bytes=received.bytes, sha256=received.sha256,
                       format_declared=declared != "auto")
+    expected = backlog.expect_validation(ctx, dataset)
+
     def with_task_and_answer(pipe: Pipeline) -> None:
         """The record, its validation task and the answer to replay: never one without the rest,
         whenever the process dies."""
+        expected(pipe)
         ctx.enqueue("validate_dataset", dataset.id, pipeline=pipe)
         if idempotency_key:
             body = orjson.dumps(dataset.model_dump(mode="json"))
@@ -190,6 +195,7 @@ def delete(ctx: Context, project_id: str, dataset_id: str) -> Deleted:
         except ProviderRejected:
             pass  # already gone on the provider
     ctx.store.bury(Dataset, dataset_id, project_id)
+    ctx.redis.zrem(keys.datasets_awaiting(project_id), dataset_id)
     ctx.storage.delete(storage_name(dataset_id))
     return Deleted(id=dataset_id, object="dataset")
 
@@ -223,7 +229,7 @@ def create_derived(ctx: Context, parent: Dataset, path: Path, *, name: str, deri
                       name=name, filename=filename, format=parent.format,
                       status=DatasetStatus.processing, bytes=size, sha256=digest.hexdigest(),
                       parent_id=parent.id, derived_by=derived_by, **fields)
-    ctx.store.create(dataset, parent.project_id)
+    ctx.store.create(dataset, parent.project_id, backlog.expect_validation(ctx, dataset))
     if size <= ctx.settings.inline_validation_bytes:
         ingest.validate(ctx, dataset_id)
     else:

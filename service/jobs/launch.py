@@ -35,7 +35,7 @@ class FileNotProcessed(Exception):
 
 def run(ctx: Context, job_id: str) -> None:
     """Launch job_id: upload its datasets, create its provider job, record both. Safe to rerun."""
-    with locks.hold(ctx.redis, "launch", job_id, ttl=ctx.settings.launch_lock_seconds) as held:
+    with locks.hold_renewed(ctx.redis, "launch", job_id, ctx.settings.launch_lock_seconds) as held:
         if not held:
             return  # another worker has it; the lock expires if that one died
         job = ctx.store.get(Job, job_id)
@@ -112,8 +112,11 @@ def ensure_uploaded(ctx: Context, dataset_id: str) -> str:
     """The provider file id of the dataset, uploading it the first time only."""
     known = ctx.store.get(Dataset, dataset_id)
     if known is not None and PROVIDER in known.provider_files:
-        return known.provider_files[PROVIDER]
-    with locks.hold(ctx.redis, "upload", dataset_id, ttl=ctx.settings.launch_lock_seconds) as held:
+        if is_on_provider(ctx, known.provider_files[PROVIDER]):
+            return known.provider_files[PROVIDER]
+        forget_provider_file(ctx, dataset_id, known.provider_files[PROVIDER])
+    with locks.hold_renewed(ctx.redis, "upload", dataset_id,
+                            ctx.settings.launch_lock_seconds) as held:
         if not held:
             raise ProviderUnavailable(f"Dataset {dataset_id} is being uploaded by another worker.")
         dataset = ctx.store.get(Dataset, dataset_id)
@@ -129,6 +132,26 @@ def ensure_uploaded(ctx: Context, dataset_id: str) -> str:
             update={"provider_files": {**d.provider_files, PROVIDER: uploaded.id}}))
         log.info("dataset.uploaded_to_provider", dataset_id=dataset_id, file_id=uploaded.id)
         return uploaded.id
+
+
+def is_on_provider(ctx: Context, file_id: str) -> bool:
+    try:
+        ctx.gateway.call(ctx.gateway.client.files.retrieve, file_id)
+    except ProviderRejected as exc:
+        if exc.provider_status == 404:
+            return False
+        raise
+    return True
+
+
+def forget_provider_file(ctx: Context, dataset_id: str, file_id: str) -> None:
+    """The provider lost the dataset's file: the next launch uploads it again."""
+    def drop(dataset: Dataset) -> Dataset:
+        files = {k: v for k, v in dataset.provider_files.items() if v != file_id}
+        return dataset.model_copy(update={"provider_files": files})
+
+    ctx.store.update(Dataset, dataset_id, drop)
+    log.warning("dataset.provider_file_gone", dataset_id=dataset_id, file_id=file_id)
 
 
 def provider_filename(dataset: Dataset) -> str:

@@ -84,6 +84,8 @@ def sync(ctx: Context, job_id: str) -> None:
         try:
             job = sync_launched(ctx, job)
         except ProviderError as exc:
+            if is_missing(exc) and fail_when_gone(ctx, job):
+                return
             failures = job.sync_errors + 1
             ctx.store.update(Job, job_id, lambda j: j.model_copy(update={"sync_errors": failures}))
             log.warning("job.sync.failed", job_id=job_id, error=exc.code, failures=failures)
@@ -94,6 +96,29 @@ def sync(ctx: Context, job_id: str) -> None:
             schedule.forget(ctx, job_id)
         else:
             schedule.mark_due(ctx, job_id, clock.now_precise() + interval(ctx, job))
+        ctx.redis.delete(keys.record_part("job", job_id, "provider_missing_since"))
+
+
+def is_missing(exc: ProviderError) -> bool:
+    return isinstance(exc, ProviderRejected) and exc.provider_status == 404
+
+
+def fail_when_gone(ctx: Context, job: Job) -> bool:
+    """A provider job answering 404 for longer than the grace period is gone (the provider lost
+    it): the job fails with provider_job_not_found. Answer whether it did."""
+    key = keys.record_part("job", job.id, "provider_missing_since")
+    ctx.redis.set(key, clock.now(), nx=True)
+    missing_for = clock.now() - int(ctx.redis.get(key) or clock.now())
+    if missing_for < ctx.settings.provider_missing_grace_seconds:
+        return False
+    message = (f"The provider has had no job {job.provider.job_id} for {missing_for} s; it was "
+               "lost on the provider's side.")
+    lifecycle.move(ctx, job.id, JobStatus.failed, reason=message, update={
+        "error": JobError(code="provider_job_not_found", message=message, param=None)})
+    schedule.forget(ctx, job.id)
+    ctx.redis.delete(key)
+    log.warning("job.sync.provider_job_gone", job_id=job.id, missing_seconds=missing_for)
+    return True
 
 
 def recover_launch(ctx: Context, job: Job) -> None:

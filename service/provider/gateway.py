@@ -153,7 +153,8 @@ class Gateway:
         self.attempts = settings.openai_max_retries + 1
         self.base_delay = settings.openai_retry_base_seconds
         rpm = settings.openai_requests_per_minute
-        self.bucket = Bucket(client, "openai", rpm, capacity=max(1.0, rpm / 60.0))
+        self.bucket = Bucket(client, "openai", rpm, capacity=max(1.0, rpm / 60.0),
+                             count_grants=True)
 
     def new_async_client(self) -> openai.AsyncOpenAI:
         """A client for the running event loop (httpx async clients are bound to one loop)."""

@@ -5,7 +5,8 @@ import redis
 from service.clock import now_precise
 from service.store import keys
 
-# KEYS[1] bucket; ARGV: rate per second, capacity, now, tokens wanted.
+# KEYS[1] bucket; ARGV: rate per second, capacity, now, tokens wanted, and a key prefix to count
+# the tokens taken in each second of the bucket's own time under (or "" not to count them).
 # Answers 0 when taken, else the seconds until that many tokens are there (nothing taken).
 TAKE = """
 local rate, capacity, now, want = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
@@ -14,7 +15,14 @@ local tokens, at = tonumber(state[1]), tonumber(state[2])
 if tokens == nil then tokens, at = capacity, now end
 if now > at then tokens = math.min(capacity, tokens + (now - at) * rate) at = now end
 local wait = 0
-if tokens >= want then tokens = tokens - want else wait = (want - tokens) / rate end
+if tokens >= want then
+  tokens = tokens - want
+  if ARGV[5] ~= '' then
+    local second = ARGV[5] .. string.format('%d', math.floor(at))
+    redis.call('INCRBYFLOAT', second, want)
+    redis.call('EXPIRE', second, 3600)
+  end
+else wait = (want - tokens) / rate end
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(at))
 redis.call('EXPIRE', KEYS[1], math.ceil(capacity / rate) + 60)
 return tostring(wait)
@@ -43,8 +51,11 @@ class Bucket:
     """A bucket holding `capacity` tokens, refilled at `per_minute` tokens a minute."""
 
     def __init__(self, client: redis.Redis, name: str, per_minute: float,
-                 capacity: float | None = None) -> None:
+                 capacity: float | None = None, count_grants: bool = False) -> None:
+        """With count_grants, the tokens taken are counted per second of the bucket's clock
+        (kept an hour): in any n whole seconds, at most capacity + n × rate."""
         self.key = keys.bucket(name)
+        self.grants_prefix = keys.bucket_grants(name, "") if count_grants else ""
         self.rate = per_minute / 60.0
         self.capacity = capacity if capacity is not None else max(1.0, per_minute / 60.0)
         self.script = client.register_script(TAKE)
@@ -53,7 +64,8 @@ class Bucket:
     def take(self, tokens: float = 1.0) -> float:
         """Take tokens if there; answer 0.0, or the seconds to wait before asking again."""
         wait = self.script(keys=[self.key],
-                           args=[self.rate, self.capacity, now_precise(), tokens])
+                           args=[self.rate, self.capacity, now_precise(), tokens,
+                                 self.grants_prefix])
         return float(wait)
 
     def take_up_to(self, most: int) -> tuple[int, float, float]:

@@ -37,6 +37,11 @@ def bucket(name: str) -> str:
     return f"{PREFIX}:bucket:{name}"
 
 
+def bucket_grants(name: str, second: str) -> str:
+    """Tokens a bucket gave out in one second of its own clock."""
+    return f"{PREFIX}:bucket:{name}:granted:{second}"
+
+
 def lock(name: str, resource_id: str) -> str:
     return f"{PREFIX}:lock:{name}:{resource_id}"
 
@@ -130,3 +135,13 @@ def pipelines_due() -> str:
 def usage(project_id: str, model: str) -> str:
     """A project's playground use of one model: requests, tokens, estimated cost."""
     return f"{PREFIX}:usage:{project_id}:{model}"
+
+
+def datasets_due() -> str:
+    """Datasets still processing, by the time their queued validation is overdue (lost)."""
+    return f"{PREFIX}:datasets:due"
+
+
+def datasets_awaiting(project_id: str) -> str:
+    """A project's datasets awaiting validation, by creation time (its backlog)."""
+    return f"{PREFIX}:project:{project_id}:datasets_awaiting"

@@ -70,7 +70,7 @@ def test_without_tokenizer_files_requests_answer_503_and_write_nothing(
     run_tasks(ctx)
     after = client.get(f"/v1/datasets/{pending['id']}", headers=auth).json()
     assert after["status"] == "processing" and after.get("error") is None
-    assert ctx.queue.scheduled_job_registry.count == 1
+    assert ctx.queue_for("validate_dataset").scheduled_job_registry.count == 1
 
     ready = client.get("/readyz")
     assert ready.status_code == 503

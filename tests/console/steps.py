@@ -53,7 +53,7 @@ def work(ctx: Any) -> None:
     """Run queued and due scheduled tasks in a worker thread, until none is left."""
     def burst() -> None:
         use_context(ctx)
-        ThreadWorker([ctx.queue], connection=ctx.redis).work(
+        ThreadWorker(ctx.queues, connection=ctx.redis).work(
             burst=True, with_scheduler=True, logging_level="WARNING")
 
     thread = threading.Thread(target=burst)

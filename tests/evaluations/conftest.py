@@ -47,7 +47,7 @@ def set_faults(emulator: str, **faults: Any) -> None:
 def work(ctx) -> None:
     """Run queued tasks in this process, first moving due scheduled ones (enqueue_in) to the queue."""
     use_context(ctx)
-    SimpleWorker([ctx.queue], connection=ctx.redis).work(burst=True, with_scheduler=True,
+    SimpleWorker(ctx.queues, connection=ctx.redis).work(burst=True, with_scheduler=True,
                                                          logging_level="WARNING")
 
 

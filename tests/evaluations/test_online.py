@@ -170,7 +170,7 @@ def test_cancel_before_it_runs_asks_nothing(client, ctx, auth, tuned, emulator):
 def test_a_run_lost_with_the_queue_is_queued_again_once_overdue(client, ctx, auth, tuned,
                                                                  emulator):
     created = create(client, auth, dataset=tuned["dataset"], models=[tuned["model"]])
-    ctx.queue.empty()
+    ctx.queue_for("run_evaluation").empty()
     assert service.requeue_overdue(ctx) == 0, "not overdue yet"
     ctx.redis.zadd(keys.evaluations_due(), {created["id"]: 0})
     assert service.requeue_overdue(ctx) == 1

@@ -90,7 +90,7 @@ def listed(http: httpx.Client, auth: dict[str, str], path: str) -> set[str]:
 def queued_validations(settings: object) -> set[str]:
     ctx = build_context(settings)  # type: ignore[arg-type]
     try:
-        return {job.args[0] for job in ctx.queue.get_jobs()
+        return {job.args[0] for job in ctx.queue_for("validate_dataset").get_jobs()
                 if job.func_name == "worker.tasks.validate_dataset"}
     finally:
         ctx.redis.close()

@@ -81,7 +81,7 @@ def run_tasks(ctx: Context, timeout: float = 15, with_scheduler: bool = True) ->
     use_context(ctx)
     deadline = time.monotonic() + timeout
     while True:
-        SimpleWorker([ctx.queue], connection=ctx.redis).work(
+        SimpleWorker(ctx.queues, connection=ctx.redis).work(
             burst=True, with_scheduler=with_scheduler, logging_level="WARNING")
         if not with_scheduler or ctx.queue.scheduled_job_registry.count == 0:
             return

@@ -1,0 +1,48 @@
+"""Datasets awaiting validation: recorded with their task in one step, queued again when the
+task is lost (a worker killed, an API killed before queuing it), capped per project."""
+
+from collections.abc import Callable
+
+from redis.client import Pipeline
+
+from service import clock, overdue
+from service.context import Context
+from service.datasets.models import Dataset, DatasetStatus
+from service.errors import ValidationBacklog
+from service.store import keys
+
+SETTLED = (DatasetStatus.ready, DatasetStatus.invalid)
+RETRY_AFTER_SECONDS = 30
+
+
+def check_room(ctx: Context, project_id: str) -> None:
+    """Refuse a new upload while the project's backlog is full."""
+    waiting = int(ctx.redis.zcard(keys.datasets_awaiting(project_id)))
+    if waiting >= ctx.settings.max_datasets_awaiting_validation:
+        raise ValidationBacklog(waiting, RETRY_AFTER_SECONDS)
+
+
+def expect_validation(ctx: Context, dataset: Dataset) -> Callable[[Pipeline], None]:
+    """Writes for the record's own transaction: its validation is expected, and counted."""
+    def extra(pipe: Pipeline) -> None:
+        due = clock.now() + ctx.settings.validation_overdue_seconds
+        pipe.zadd(keys.datasets_due(), {dataset.id: due})
+        pipe.zadd(keys.datasets_awaiting(dataset.project_id), {dataset.id: dataset.created_at})
+    return extra
+
+
+def settle(pipe: Pipeline, dataset: Dataset) -> None:
+    """Writes for the transaction that ends the dataset's validation."""
+    pipe.zrem(keys.datasets_due(), dataset.id)
+    pipe.zrem(keys.datasets_awaiting(dataset.project_id), dataset.id)
+
+
+def queue_validation(ctx: Context, dataset_id: str) -> None:
+    overdue.expect(ctx, keys.datasets_due(), dataset_id, 0.0,
+                   ctx.settings.validation_overdue_seconds)
+    ctx.enqueue("validate_dataset", dataset_id)
+
+
+def requeue_overdue(ctx: Context) -> int:
+    """Queue again the validations lost with a worker or never queued."""
+    return overdue.requeue(ctx, keys.datasets_due(), Dataset, SETTLED, queue_validation)

@@ -1,0 +1,42 @@
+"""A launch's lock is short and renewed while the launch works: a live launch keeps it however
+long it takes, a crashed one blocks its recovery for the short TTL only."""
+
+import subprocess
+import sys
+import time
+
+from service.store import locks
+from tests.conftest import ROOT
+from tests.factories import chat_dataset
+from tests.jobs.test_launch import create_job
+from tests.worker.processes import worker_env
+
+
+def test_a_renewed_lock_outlives_its_ttl_while_held_and_is_released_after(ctx):
+    key = "ftm:lock:launch:job_x"
+    with locks.hold_renewed(ctx.redis, "launch", "job_x", ttl=1.0) as held:
+        assert held
+        token = ctx.redis.get(key)
+        until = time.monotonic() + 3.0  # three TTLs: without renewal the key would be gone
+        while time.monotonic() < until:
+            assert ctx.redis.get(key) == token
+            assert 0 < ctx.redis.pttl(key) <= 1000
+            time.sleep(0.05)
+        with locks.hold_renewed(ctx.redis, "launch", "job_x", ttl=1.0) as other:
+            assert not other
+    assert ctx.redis.exists(key) == 0
+
+
+def test_a_launch_killed_midway_blocks_recovery_for_the_short_ttl_only(client, ctx, auth,
+                                                                      settings, emulator):
+    train = chat_dataset(client, ctx, auth)
+    job = create_job(client, auth, train)
+    env = worker_env(settings, emulator, FTM_FAULT_POINTS='["launch.after_upload"]',
+                     FTM_LOG_LEVEL="WARNING")
+    env.pop("FTM_LAUNCH_LOCK_SECONDS", None)
+    worker = subprocess.run([sys.executable, "-m", "worker", "--burst"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert worker.returncode == 0, worker.stderr[-2000:]
+    assert ctx.redis.get("ftm:fault:launch.after_upload") == b"1"
+    left = ctx.redis.pttl(f"ftm:lock:launch:{job['id']}")
+    assert left <= settings.launch_lock_seconds * 1000 <= 30_000
