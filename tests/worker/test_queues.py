@@ -28,7 +28,7 @@ def test_metrics_show_depth_and_oldest_age_per_queue(client, ctx):
     ctx.enqueue("validate_dataset", "ds_missing")
     ctx.redis.hset(f"rq:job:{ctx.queue_for('validate_dataset').get_job_ids()[0]}",
                    "enqueued_at", "2020-01-01T00:00:00.000000Z")
-    text = client.get("/metrics").text
+    text = client.get("/metrics/cluster").text  # deployment-wide: scraped once, not per replica
     assert 'ftm_queue_depth{queue="ftm-validation",state="queued"} 1.0' in text
     assert 'ftm_queue_depth{queue="ftm",state="queued"} 0.0' in text
     age = re.search(r'ftm_queue_oldest_age_seconds\{queue="ftm-validation"\} (\S+)', text)
