@@ -3,8 +3,6 @@ one running, one queued at the provider, one launching. They wait, then all succ
 provider job each and no event recorded twice."""
 
 import os
-import subprocess
-import sys
 import time
 from collections import Counter
 
@@ -12,10 +10,11 @@ import httpx
 import openai
 import pytest
 
-from tests.conftest import EMULATOR_KEY, ROOT
+from tests.conftest import EMULATOR_KEY
 from tests.factories import chat_dataset, wait_until
 from tests.jobs.test_follow import admin
 from tests.jobs.test_launch import create_job, status_of
+from tests.worker.processes import start_worker, stop_worker
 
 MAX_RETRIES = 2
 DOWN = {"error_fraction": 1.0, "error_status": 503, "retry_after_ms": 10}
@@ -29,18 +28,16 @@ def settings_overrides(settings_overrides):
 
 @pytest.fixture
 def worker(settings, emulator, tmp_path):
-    log = (tmp_path / "worker.log").open("w")
+    log = tmp_path / "worker.log"
     env = {**os.environ, "FTM_REDIS_URL": settings.redis_url, "FTM_DATA_DIR": str(settings.data_dir),
            "FTM_ADMIN_KEY": settings.admin_key.get_secret_value(), "OPENAI_BASE_URL": emulator,
            "OPENAI_API_KEY": EMULATOR_KEY, "FTM_LOG_LEVEL": "INFO",
            "FTM_OPENAI_MAX_RETRIES": str(MAX_RETRIES), "FTM_OPENAI_RETRY_BASE_SECONDS": "0.01",
            "FTM_PROVIDER_RETRY_SECONDS": "0.5", "FTM_SYNC_SWEEP_SECONDS": "1",
            "FTM_SYNC_INTERVAL_RUNNING_SECONDS": "0.2", "FTM_SYNC_INTERVAL_QUEUED_SECONDS": "0.2"}
-    process = subprocess.Popen([sys.executable, "-m", "worker"], cwd=ROOT, env=env, stdout=log,
-                               stderr=subprocess.STDOUT)
+    process = start_worker(env, log)
     yield process
-    process.terminate()
-    process.wait(20)
+    stop_worker(process)  # never left behind to take the next tests' tasks
 
 
 def emulator_get(emulator: str, path: str, **params: object) -> list[dict]:

@@ -1,8 +1,6 @@
 """50 jobs through two worker processes while the provider fails 20% of calls, slowly."""
 
 import os
-import subprocess
-import sys
 import time
 from collections import Counter
 
@@ -10,10 +8,11 @@ import httpx
 import openai
 import pytest
 
-from tests.conftest import EMULATOR_KEY, ROOT
+from tests.conftest import EMULATOR_KEY
 from tests.factories import chat_dataset, wait_until
 from tests.jobs.test_follow import admin
 from tests.jobs.test_launch import create_job
+from tests.worker.processes import start_worker, stop_worker
 
 JOBS = int(os.environ.get("FTM_TEST_FAULT_JOBS", "50"))
 CAP_PER_MINUTE = 3000
@@ -27,21 +26,17 @@ def settings_overrides(settings_overrides):
 
 @pytest.fixture
 def workers(settings, emulator, tmp_path):
-    log = (tmp_path / "workers.log").open("w")
+    log = tmp_path / "workers.log"
     env = {**os.environ, "FTM_REDIS_URL": settings.redis_url, "FTM_DATA_DIR": str(settings.data_dir),
            "FTM_ADMIN_KEY": settings.admin_key.get_secret_value(), "OPENAI_BASE_URL": emulator,
            "OPENAI_API_KEY": EMULATOR_KEY, "FTM_LOG_LEVEL": "WARNING",
            "FTM_OPENAI_REQUESTS_PER_MINUTE": str(CAP_PER_MINUTE), "FTM_OPENAI_MAX_RETRIES": "8",
            "FTM_OPENAI_RETRY_BASE_SECONDS": "0.05", "FTM_SYNC_SWEEP_SECONDS": "1",
            "FTM_SYNC_INTERVAL_RUNNING_SECONDS": "0.5", "FTM_SYNC_INTERVAL_QUEUED_SECONDS": "0.5"}
-    procs = [subprocess.Popen([sys.executable, "-m", "worker", *(["--no-cron"] if i else [])],
-                              cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-             for i in range(2)]
+    procs = [start_worker(env, log, *(["--no-cron"] if i else [])) for i in range(2)]
     yield procs
-    for proc in procs:
-        proc.terminate()
-    for proc in procs:
-        proc.wait(20)
+    for proc in procs:  # never left behind to take the next tests' tasks
+        stop_worker(proc)
 
 
 def test_fifty_jobs_finish_under_provider_faults(client, ctx, auth, emulator, workers):
