@@ -1,5 +1,6 @@
 """The project as a package: what its wheel holds, one version, S3 support as an extra."""
 
+import os
 import shutil
 import subprocess
 import sys
@@ -74,6 +75,8 @@ def test_ftm_api_and_ftm_worker_serve(redis_url: str, emulator: str, tmp_path: P
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "FTM_REDIS_URL": redis_url,
            "FTM_ADMIN_KEY": ADMIN_KEY, "FTM_DATA_DIR": str(tmp_path / "data"),
            "FTM_PORT": str(port), "OPENAI_BASE_URL": emulator, "OPENAI_API_KEY": EMULATOR_KEY}
+    if "TIKTOKEN_CACHE_DIR" in os.environ:  # readiness needs the tokenizer's files
+        env["FTM_TIKTOKEN_CACHE_DIR"] = os.environ["TIKTOKEN_CACHE_DIR"]
     api = subprocess.Popen([str(bin_dir / "ftm-api")], env=env, stdout=subprocess.DEVNULL,
                            stderr=subprocess.DEVNULL)
     try:

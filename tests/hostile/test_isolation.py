@@ -122,9 +122,14 @@ def test_every_route_answers_404_to_another_projects_ids(client, auth, owned):
 def test_lists_of_another_project_show_nothing(client, owned):
     _, other = new_project_key(client, "other")
     for route in ("/v1/datasets", "/v1/jobs", "/v1/evaluations", "/v1/webhooks",
-                  "/v1/pipelines", "/v1/models"):
+                  "/v1/pipelines"):
         response = client.get(route, headers=other)
-        assert response.status_code == 200 and response.json()["data"] == [], route
+        assert response.status_code == 200, route
+        assert response.json()["data"] == [], route
+    # The model list holds the configured base models, never another project's fine-tuned one.
+    models = [m["id"] for m in client.get("/v1/models", headers=other).json()["data"]]
+    assert owned["model"] not in models
+    assert not any(model.startswith("ft:") for model in models), models
 
 
 def test_metrics_expose_no_projects_data(client, auth, owned):
