@@ -28,7 +28,7 @@ def sweeps(settings: Settings) -> list[tuple[str, int]]:
             ("reconcile_jobs", settings.reconcile_seconds),
             ("requeue_overdue_deliveries", 60),
             ("requeue_overdue_validations",
-             max(1, min(30, int(settings.validation_overdue_seconds)))),
+             max(5, min(30, int(settings.validation_overdue_seconds)))),
             ("requeue_overdue_evaluations", 60),
             ("requeue_overdue_pipelines", 60),
             ("delete_expired_provider_files", 600),

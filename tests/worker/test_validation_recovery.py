@@ -10,9 +10,22 @@ import pytest
 from devtools.redis_server import free_port
 from tests.conftest import ROOT, new_project_key
 from tests.factories import chat_lines, run_tasks, upload, wait_until
-from tests.worker.processes import start_worker, stop_worker, worker_env
+from tests.worker.processes import OwnRedis, start_worker, stop_worker, worker_env
 
-QUICK_RECOVERY = {"FTM_VALIDATION_OVERDUE_SECONDS": "1", "FTM_VALIDATION_LEASE_SECONDS": "1"}
+
+@pytest.fixture
+def redis_url(tmp_path):
+    """A server of its own: the worker processes here see no other test's queued work."""
+    server = OwnRedis(tmp_path / "redis")
+    server.start()
+    yield server.url
+    server.stop()
+
+
+# Sweeps every few seconds, not every second: on a loaded machine back-to-back sweeps in the
+# urgent queue would keep the worker from ever reaching the validation queue.
+QUICK_RECOVERY = {"FTM_VALIDATION_OVERDUE_SECONDS": "1", "FTM_VALIDATION_LEASE_SECONDS": "1",
+                  "FTM_SYNC_SWEEP_SECONDS": "5"}
 
 
 def dataset_status(client, auth, dataset_id):
