@@ -69,4 +69,10 @@ def compute_report(ctx: Context, dataset: Dataset, fmt: str, path: Any,
 
 def cached_report(ctx: Context, dataset_id: str, model: str) -> dict[str, Any] | None:
     raw = ctx.redis.get(keys.record_part("dataset", dataset_id, f"report:{model}"))
-    return orjson.loads(raw) if raw else None
+    report = orjson.loads(raw) if raw else None
+    return report if report is not None and _current_shape(report) else None
+
+
+def _current_shape(report: dict[str, Any]) -> bool:
+    """False for a report kept by an older version (recomputed rather than answered wrong)."""
+    return all("ge" in bucket for bucket in report["tokens"]["histogram"])

@@ -86,8 +86,10 @@ class Distribution(BaseModel):
 
 
 class HistogramBucket(BaseModel):
-    le: int = Field(description="Upper bound of the bucket (powers of two).")
-    count: int
+    ge: int = Field(description="Smallest token count of the bucket (inclusive).")
+    le: int = Field(description="Largest token count of the bucket (inclusive); buckets are "
+                    "linear, of a width of 1, 2 or 5 x 10^k, at most 20 of them.")
+    count: int = Field(description="Examples in the bucket (not cumulative).")
 
 
 class TokenStats(BaseModel):

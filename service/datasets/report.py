@@ -257,12 +257,31 @@ def describe(values: npt.NDArray[Any]) -> dict[str, int | float | None]:
             "sum": int(values.sum(dtype=np.int64))}
 
 
+NICE_STEPS = (1, 2, 5)
+MAX_BUCKETS = 20
+
+
 def histogram(values: npt.NDArray[Any]) -> list[dict[str, int]]:
-    """Counts per power-of-two bucket (le/2, le], not cumulative, from the first to the last
-    non-empty bucket."""
+    """Counts per linear bucket [ge, le] of a nice width (1, 2 or 5 x 10^k, the smallest that
+    gives at most MAX_BUCKETS buckets), not cumulative, from the bucket of the minimum to the
+    bucket of the maximum."""
     if values.size == 0:
         return []
-    exponents = np.ceil(np.log2(np.maximum(values, 1).astype(np.float64))).astype(np.int64)
-    counts = np.bincount(exponents)
-    low = int(exponents.min())
-    return [{"le": 1 << k, "count": int(counts[k])} for k in range(low, len(counts))]
+    low, high = int(values.min()), int(values.max())
+    width = bucket_width(low, high)
+    first = low // width
+    counts = np.bincount((values.astype(np.int64) // width - first).astype(np.int64),
+                         minlength=high // width - first + 1)
+    return [{"ge": (first + i) * width, "le": (first + i + 1) * width - 1, "count": int(n)}
+            for i, n in enumerate(counts.tolist())]
+
+
+def bucket_width(low: int, high: int) -> int:
+    """The smallest nice width whose buckets from low to high number at most MAX_BUCKETS."""
+    scale = 1
+    while True:
+        for step in NICE_STEPS:
+            width = step * scale
+            if high // width - low // width + 1 <= MAX_BUCKETS:
+                return width
+        scale *= 10

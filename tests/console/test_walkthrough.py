@@ -110,9 +110,13 @@ def report_and_split(page: Any, client: Any, headers: dict[str, str],
     """The chat dataset's report matches the API; the split form makes the parts; answer them."""
     report = get(client, headers, f"/v1/datasets/{chat['id']}/report")
     histogram = page.locator("#token-histogram li")
+    assert len(report["tokens"]["histogram"]) > 1  # linear buckets, not one power of two
     expect(histogram).to_have_count(len(report["tokens"]["histogram"]))
     for shown, bucket in zip(histogram.all(), report["tokens"]["histogram"], strict=True):
         expect(shown.locator(".bar-value")).to_have_text(str(bucket["count"]))
+        expect(shown.locator(".bar-label")).to_have_text(
+            f"{bucket['ge']:,}–{bucket['le']:,}" if bucket["ge"] < bucket["le"]
+            else f"{bucket['le']:,}")
     total = sum(report["labels"]["counts"].values())
     for label, count in report["labels"]["counts"].items():
         expect(page.locator("#label-bars li").filter(has_text=label).locator(".bar-value")

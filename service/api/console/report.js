@@ -51,13 +51,9 @@
 
   function tokenHistogram(histogram) {
     if (!histogram.length) return "";
-    // Buckets hold the examples with more than the previous bound and at most `le` tokens.
-    let low = 0;
-    const items = histogram.map((b) => {
-      const label = `${int(low + 1)}–${int(b.le)}`;
-      low = b.le;
-      return [label, b.count, int(b.count)];
-    });
+    // Linear buckets of the same width, each from `ge` to `le` tokens inclusive.
+    const items = histogram.map((b) => [
+      b.ge === b.le ? int(b.le) : `${int(b.ge)}–${int(b.le)}`, b.count, int(b.count)]);
     return bars("Examples by total tokens", items, {id: "token-histogram"});
   }
 
