@@ -50,8 +50,9 @@ def inspect(ctx: Context, dataset: Dataset) -> dict[str, Any]:
         problem = "The file has no examples."
     elif errors:
         first = report["errors"]["samples"][0] if report["errors"]["samples"] else {}
+        message = str(first.get("message", "")).rstrip(".")
         problem = (f"{errors} of {report['examples']} examples have errors; the first: line "
-                   f"{first.get('line')}: {first.get('message')}. See the report.")
+                   f"{first.get('line')}: {message}. See the report.")
     return {"format": fmt, "rows": report["examples"], "error": problem,
             "status": DatasetStatus.invalid if problem else DatasetStatus.ready}
 

@@ -105,6 +105,7 @@ def test_invalid_jsonl_is_invalid_with_line(client, ctx, auth):
     content = chat_lines(3) + '{"messages": [{"role": "user"}]}\n'
     dataset = ready_dataset(client, ctx, auth, content)
     assert dataset["status"] == "invalid" and "line 4" in dataset["error"]
+    assert dataset["error"].endswith(" See the report.") and ".." not in dataset["error"]
     report = client.get(f"/v1/datasets/{dataset['id']}/report", headers=auth).json()
     assert report["errors"]["samples"][0]["line"] == 4
 
