@@ -76,4 +76,6 @@ def cached_report(ctx: Context, dataset_id: str, model: str) -> dict[str, Any] |
 
 def _current_shape(report: dict[str, Any]) -> bool:
     """False for a report kept by an older version (recomputed rather than answered wrong)."""
-    return all("ge" in bucket for bucket in report["tokens"]["histogram"])
+    samples = report["errors"]["samples"] + report["warnings"]["samples"]
+    return (all("ge" in bucket for bucket in report["tokens"]["histogram"])
+            and all("content" in sample for sample in samples))

@@ -68,6 +68,10 @@ class ReportSample(BaseModel):
     line: int | None = Field(description="1-based line; null for a dataset-level finding.")
     code: str
     message: str
+    content: str | None = Field(
+        default=None, description="The line's text, at most 500 characters (cut ones end with "
+        "…), undecodable bytes replaced; null for a dataset-level finding or a line over the "
+        "size limit.")
 
 
 class Findings(BaseModel):

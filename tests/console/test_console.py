@@ -127,10 +127,13 @@ def test_fine_tuning_an_invalid_dataset_preselects_no_other(client, ctx, live_ur
     broken = client.get("/v1/datasets?limit=1", headers=headers).json()["data"][0]["id"]
     run_tasks(ctx)
     assert client.get(f"/v1/datasets/{broken}", headers=headers).json()["status"] == "invalid"
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
     page.goto(f"{live_url}/console#/datasets/{broken}")
     expect(page.get_by_role("heading", name="Dataset broken")).to_be_visible()
-    expect(page.locator("#report-errors tbody tr").first.locator("td").last).to_have_text(
-        '{"messages": [{"role": "user", "content": "hi"}]}')
+    expect(page.locator("#report-errors tbody tr td:last-child")).to_have_text(
+        ['{"messages": [{"role": "user", "content": "hi"}]}', "nope"])
+    assert not [url for url in requested if url.endswith("/content")], requested  # from the report
     expect(page.get_by_role("link", name="Fine-tune on this dataset")).to_have_count(0)
     check_page(page, "dataset-invalid")
 

@@ -173,8 +173,10 @@ def test_each_error_is_reported_at_its_physical_line(tmp_path: Path, code: str) 
     result = report(path, fmt, max_line_bytes=300)
     assert result["errors"]["counts"][code] == 1
     assert sum(result["errors"]["counts"].values()) == 1
+    content = None if code == "line_too_long" else bad.decode("utf-8", "replace")
     assert result["errors"]["samples"] == [
-        {"line": 4, "code": code, "message": result["errors"]["samples"][0]["message"]}]
+        {"line": 4, "code": code, "message": result["errors"]["samples"][0]["message"],
+         "content": content}]
     assert result["examples"] == 4
     assert result["valid_examples"] == 3
     assert result["blank_lines"] == 2
@@ -211,6 +213,22 @@ def test_overlong_lines_are_skipped_without_losing_count(tmp_path: Path) -> None
     assert result["errors"]["counts"]["line_too_long"] == 2
     assert [s["line"] for s in result["errors"]["samples"]] == [2, 4]
     assert (result["examples"], result["valid_examples"]) == (4, 2)
+
+
+def test_samples_carry_their_line_content_cut_and_decoded_safely(tmp_path: Path) -> None:
+    broken = b'{"messages": [{"role": "user"'
+    long = chat_line(USER, {"role": "assistant", "content": "z" * 900})
+    path = write_lines(tmp_path, b"\xef\xbb\xbf" + broken, b'{"messages": "\xff"}\r', VALID,
+                       VALID, long, b'{"messages": "' + b"y" * 5000 + b'"}')
+    result = report(path, max_line_bytes=4000)
+    contents = {s["line"]: s["content"] for s in result["errors"]["samples"]}
+    assert contents == {1: broken.decode(), 2: '{"messages": "\ufffd"}', 6: None}
+    warnings = result["warnings"]["samples"]
+    duplicate = next(s for s in warnings if s["code"] == "duplicate_example")
+    assert (duplicate["line"], duplicate["content"]) == (4, VALID.decode())
+    assert all(s["content"] is None for s in warnings if s["line"] is None)
+    missing = next(s for s in warnings if s["line"] == 5)
+    assert missing["content"] == long.decode()[:499] + "…" and len(missing["content"]) == 500
 
 
 def test_iter_lines_splits_like_bytes_split_at_any_block_size(tmp_path: Path) -> None:
