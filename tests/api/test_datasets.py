@@ -80,6 +80,18 @@ def test_classic_path_convert_split_report(client, ctx, auth, reflections):
             for label, total in counts.items():
                 assert abs(result["labels"][part][label] - total * share) <= 1
 
+    def derived(parent_id: str, query: str = "") -> list[str]:
+        response = client.get(f"/v1/datasets?parent_id={parent_id}{query}", headers=auth)
+        assert response.status_code == 200, response.text
+        return [d["id"] for d in response.json()["data"]]
+
+    every = [d["id"] for d in client.get("/v1/datasets?limit=100", headers=auth).json()["data"]]
+    splits = [i for i in every if i not in (chat["id"], csv_ds["id"])]
+    assert len(splits) == 5 and derived(chat["id"]) == splits  # newest first, like the list
+    assert derived(csv_ds["id"]) == [chat["id"]]
+    assert derived(chat["id"], f"&limit=2&after={splits[1]}") == splits[2:4]
+    assert derived(splits[0]) == [] and derived("ds_nothing") == []
+
 
 def test_report_while_processing_is_409(client, auth):
     created = upload(client, auth, chat_lines(12)).json()
