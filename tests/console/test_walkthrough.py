@@ -270,6 +270,7 @@ def check_evaluation(page: Any, client: Any, headers: dict[str, str],
         if wrong:
             example = get(client, headers, f"/v1/datasets/{evaluation['dataset']}/rows"
                           f"?offset={wrong[0]['index']}&limit=1")["data"][0]["data"]
+            assert wrong[0]["input"][-1] == example["messages"][1]  # the API's kept input
             expect(rows.first.locator("td.input")).to_have_text(example["messages"][1]["content"])
             expect(rows.first.locator("td").nth(2)).to_have_text(wrong[0]["expected"])
     flips = evaluation["comparison"]["flips"]
