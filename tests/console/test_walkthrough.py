@@ -236,12 +236,12 @@ def test_the_whole_journey_in_the_browser(client, ctx, live_url, page, tmp_path)
 
     page.get_by_role("link", name="Models", exact=True).click()
     tuned = job["fine_tuned_model"]
-    expect(page.locator("#models-table tbody tr").first.locator("td").first).to_have_text(tuned)
+    expect(page.locator("#models-table tbody tr td:first-child")).to_have_text([tuned])  # no bases
     check_page(page, "models")
     page.get_by_role("button", name=f"Delete {tuned}").click()
     expect(page.locator("#notice")).to_have_text(f"Deleted {tuned}.")
     expect(page.get_by_text("No fine-tuned models yet.")).to_be_visible()
-    assert get(client, headers, "/v1/models")["data"] == []
+    assert {m["owned_by"] for m in get(client, headers, "/v1/models")["data"]} == {"openai"}
 
 
 def check_evaluation(page: Any, client: Any, headers: dict[str, str],
@@ -291,6 +291,11 @@ def chat_side_by_side(page: Any, client: Any, headers: dict[str, str], job: dict
     base, tuned = page.locator('.pane[data-side="base"]'), page.locator('.pane[data-side="tuned"]')
     expect(page.get_by_label("Base model", exact=True)).to_have_value(job["model"])
     expect(page.get_by_label("Fine-tuned model", exact=True)).to_have_value(job["fine_tuned_model"])
+    listed = get(client, headers, "/v1/models")["data"]
+    chat_bases = [m["id"] for m in listed if m["owned_by"] == "openai" and "embedding" not in m["id"]]
+    assert job["model"] in chat_bases
+    offered = page.locator("#chat-models option").evaluate_all("options => options.map(o => o.value)")
+    assert set(chat_bases) <= set(offered) and not any("embedding" in m for m in offered), offered
     question = 'Question: """Which step surprised you?"""\nReflection: """I checked the data first"""'
     page.get_by_label("System message").fill(SYSTEM)
     page.get_by_label("Temperature").fill("0")
