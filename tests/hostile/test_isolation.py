@@ -124,7 +124,12 @@ def test_lists_of_another_project_show_nothing(client, owned):
     for route in ("/v1/datasets", "/v1/jobs", "/v1/evaluations", "/v1/webhooks",
                   "/v1/pipelines", "/v1/models"):
         response = client.get(route, headers=other)
-        assert response.status_code == 200 and response.json()["data"] == [], route
+        assert response.status_code == 200, route
+        # The models list also holds the configured base models, owned by nobody's project.
+        found = [item for item in response.json()["data"] if item.get("owned_by") != "openai"]
+        assert found == [], route
+    listed = client.get("/v1/models", headers=other).json()["data"]
+    assert owned["model"] not in {m["id"] for m in listed} and listed  # the bases are there
 
 
 def test_metrics_expose_no_projects_data(client, auth, owned):
