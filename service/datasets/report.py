@@ -32,6 +32,7 @@ from service.datasets.scan import (
     RangeScan,
     Sample,
     Scanner,
+    attach_contents,
     iter_lines,
     line_ranges,
     scan_range,
@@ -43,7 +44,6 @@ from service.errors import InvalidFile, InvalidRequest
 CHUNK_BYTES = 4 << 20
 MAX_LINE_BYTES = 8 << 20
 MAX_SAMPLES = 20
-MAX_CONTENT_CHARS = 500
 REPORT_FORMATS = ("chat", "prompt_completion", "preference")
 
 
@@ -245,30 +245,6 @@ def pick_samples(samples: list[Sample], cap: int = MAX_SAMPLES) -> list[dict[str
                 picked.append(queue.pop(0))
     return [{"line": line or None, "code": code, "message": message}
             for line, code, message in sorted(picked, key=lambda s: s[0])]
-
-
-def attach_contents(path: str | Path, samples: list[dict[str, Any]], max_line_bytes: int) -> None:
-    """Give each sample the text of its line as `content` (null for a dataset-level finding or
-    a line over max_line_bytes), reading the file only as far as the last sampled line."""
-    wanted = {sample["line"] for sample in samples if sample["line"]}
-    found: dict[int, str | None] = {}
-    if wanted:
-        last = max(wanted)
-        with open(path, "rb") as file:
-            lines = iter_lines(file, os.path.getsize(path), max_line_bytes)
-            for number, line in enumerate(lines, 1):
-                if number in wanted:
-                    found[number] = None if line is None else line_text(line)
-                if number >= last:
-                    break
-    for sample in samples:
-        sample["content"] = found.get(sample["line"]) if sample["line"] else None
-
-
-def line_text(line: bytes, limit: int = MAX_CONTENT_CHARS) -> str:
-    """A line as text: undecodable bytes replaced, at most limit characters (then "…")."""
-    text = line[:4 * limit + 4].removeprefix(BOM).decode("utf-8", "replace").removesuffix("\r")
-    return text if len(text) <= limit else f"{text[:limit - 1]}…"
 
 
 def describe(values: npt.NDArray[Any]) -> dict[str, int | float | None]:
