@@ -7,7 +7,8 @@ max_line_bytes, and ~24 bytes per valid example.
 
 Decisions: token statistics, the estimate and duplicate detection cover valid examples (those
 without errors); `labels` are the final assistant answers when they take at most 50 distinct
-values and no more than max(2, valid / 2); dataset-level warnings have `"line": null`.
+values and no more than max(2, valid / 2); dataset-level warnings have `"line": null`; the
+samples carry their line's text, read in a second pass that stops at the last sampled line.
 """
 
 import multiprocessing
