@@ -56,8 +56,9 @@ def inspect(ctx: Context, dataset: Dataset) -> dict[str, Any]:
         problem = "The file has no examples."
     elif errors:
         first = report["errors"]["samples"][0] if report["errors"]["samples"] else {}
+        message = str(first.get("message", "")).rstrip(".")
         problem = (f"{errors} of {report['examples']} examples have errors; the first: line "
-                   f"{first.get('line')}: {first.get('message')}. See the report.")
+                   f"{first.get('line')}: {message}. See the report.")
     return {"format": fmt, "rows": report["examples"], "error": problem,
             "status": DatasetStatus.invalid if problem else DatasetStatus.ready}
 
@@ -75,4 +76,12 @@ def compute_report(ctx: Context, dataset: Dataset, fmt: str, path: Any,
 
 def cached_report(ctx: Context, dataset_id: str, model: str) -> dict[str, Any] | None:
     raw = ctx.redis.get(keys.record_part("dataset", dataset_id, f"report:{model}"))
-    return orjson.loads(raw) if raw else None
+    report = orjson.loads(raw) if raw else None
+    return report if report is not None and _current_shape(report) else None
+
+
+def _current_shape(report: dict[str, Any]) -> bool:
+    """False for a report kept by an older version (recomputed rather than answered wrong)."""
+    samples = report["errors"]["samples"] + report["warnings"]["samples"]
+    return (all("ge" in bucket for bucket in report["tokens"]["histogram"])
+            and all("content" in sample for sample in samples))

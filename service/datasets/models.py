@@ -68,6 +68,10 @@ class ReportSample(BaseModel):
     line: int | None = Field(description="1-based line; null for a dataset-level finding.")
     code: str
     message: str
+    content: str | None = Field(
+        default=None, description="The line's text, at most 500 characters (cut ones end with "
+        "…), undecodable bytes replaced; null for a dataset-level finding or a line over the "
+        "size limit.")
 
 
 class Findings(BaseModel):
@@ -86,8 +90,10 @@ class Distribution(BaseModel):
 
 
 class HistogramBucket(BaseModel):
-    le: int = Field(description="Upper bound of the bucket (powers of two).")
-    count: int
+    ge: int = Field(description="Smallest token count of the bucket (inclusive).")
+    le: int = Field(description="Largest token count of the bucket (inclusive); buckets are "
+                    "linear, of a width of 1, 2 or 5 x 10^k, at most 20 of them.")
+    count: int = Field(description="Examples in the bucket (not cumulative).")
 
 
 class TokenStats(BaseModel):

@@ -7,7 +7,8 @@ max_line_bytes, and ~24 bytes per valid example.
 
 Decisions: token statistics, the estimate and duplicate detection cover valid examples (those
 without errors); `labels` are the final assistant answers when they take at most 50 distinct
-values and no more than max(2, valid / 2); dataset-level warnings have `"line": null`.
+values and no more than max(2, valid / 2); dataset-level warnings have `"line": null`; the
+samples carry their line's text, read in a second pass that stops at the last sampled line.
 """
 
 import multiprocessing
@@ -32,6 +33,7 @@ from service.datasets.scan import (
     RangeScan,
     Sample,
     Scanner,
+    attach_contents,
     iter_lines,
     line_ranges,
     scan_range,
@@ -72,13 +74,14 @@ def build_report(path: str | Path, fmt: str, model: str, *, prices: PriceTable,
     total = np.frombuffer(merged.total, dtype=np.uint32)
     _dataset_warnings(merged, total, limit, model, overlap_with, fmt)
     labels = _labels(merged, valid, label_hint is not None)
+    errors, warnings = pick_samples(merged.error_samples), pick_samples(merged.warning_samples)
+    attach_contents(path, [*errors, *warnings], max_line_bytes)
     return {
         "dataset_id": None, "format": fmt, "model": model, "encoding": encoding_name,
         "examples": merged.examples, "valid_examples": valid, "blank_lines": merged.blank_lines,
-        "errors": {"counts": _counts(validate.ERROR_CODES, merged.errors),
-                   "samples": pick_samples(merged.error_samples)},
+        "errors": {"counts": _counts(validate.ERROR_CODES, merged.errors), "samples": errors},
         "warnings": {"counts": _counts(validate.WARNING_CODES, merged.warnings),
-                     "samples": pick_samples(merged.warning_samples)},
+                     "samples": warnings},
         "tokens": {"total": describe(total),
                    "assistant": describe(np.frombuffer(merged.assistant, dtype=np.uint32)),
                    "messages_per_example": describe(np.frombuffer(merged.messages,
@@ -257,12 +260,31 @@ def describe(values: npt.NDArray[Any]) -> dict[str, int | float | None]:
             "sum": int(values.sum(dtype=np.int64))}
 
 
+NICE_STEPS = (1, 2, 5)
+MAX_BUCKETS = 20
+
+
 def histogram(values: npt.NDArray[Any]) -> list[dict[str, int]]:
-    """Counts per power-of-two bucket (le/2, le], not cumulative, from the first to the last
-    non-empty bucket."""
+    """Counts per linear bucket [ge, le] of a nice width (1, 2 or 5 x 10^k, the smallest that
+    gives at most MAX_BUCKETS buckets), not cumulative, from the bucket of the minimum to the
+    bucket of the maximum."""
     if values.size == 0:
         return []
-    exponents = np.ceil(np.log2(np.maximum(values, 1).astype(np.float64))).astype(np.int64)
-    counts = np.bincount(exponents)
-    low = int(exponents.min())
-    return [{"le": 1 << k, "count": int(counts[k])} for k in range(low, len(counts))]
+    low, high = int(values.min()), int(values.max())
+    width = bucket_width(low, high)
+    first = low // width
+    counts = np.bincount((values.astype(np.int64) // width - first).astype(np.int64),
+                         minlength=high // width - first + 1)
+    return [{"ge": (first + i) * width, "le": (first + i + 1) * width - 1, "count": int(n)}
+            for i, n in enumerate(counts.tolist())]
+
+
+def bucket_width(low: int, high: int) -> int:
+    """The smallest nice width whose buckets from low to high number at most MAX_BUCKETS."""
+    scale = 1
+    while True:
+        for step in NICE_STEPS:
+            width = step * scale
+            if high // width - low // width + 1 <= MAX_BUCKETS:
+                return width
+        scale *= 10

@@ -29,6 +29,7 @@ READ_BLOCK = 1 << 20
 SAMPLES_PER_CODE = 20
 MAX_LABELS = 50
 MAX_LABEL_CHARS = 1000
+MAX_CONTENT_CHARS = 500
 
 Sample = tuple[int, str, str]
 
@@ -128,6 +129,30 @@ def iter_lines(file: IO[bytes], end: int, max_line_bytes: int,
         yield None
     elif parts:
         yield b"".join(parts)
+
+
+def attach_contents(path: str | Path, samples: list[dict[str, Any]], max_line_bytes: int) -> None:
+    """Give each sample the text of its line as `content` (null for a dataset-level finding or
+    a line over max_line_bytes), reading the file only as far as the last sampled line."""
+    wanted = {sample["line"] for sample in samples if sample["line"]}
+    found: dict[int, str | None] = {}
+    if wanted:
+        last = max(wanted)
+        with open(path, "rb") as file:
+            lines = iter_lines(file, os.path.getsize(path), max_line_bytes)
+            for number, line in enumerate(lines, 1):
+                if number in wanted:
+                    found[number] = None if line is None else line_text(line)
+                if number >= last:
+                    break
+    for sample in samples:
+        sample["content"] = found.get(sample["line"]) if sample["line"] else None
+
+
+def line_text(line: bytes, limit: int = MAX_CONTENT_CHARS) -> str:
+    """A line as text: undecodable bytes replaced, at most limit characters (then "…")."""
+    text = line[:4 * limit + 4].removeprefix(BOM).decode("utf-8", "replace").removesuffix("\r")
+    return text if len(text) <= limit else f"{text[:limit - 1]}…"
 
 
 class Scanner:

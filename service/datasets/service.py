@@ -45,10 +45,14 @@ def get(ctx: Context, project_id: str, dataset_id: str) -> Dataset:
     return dataset
 
 
-def page(ctx: Context, project_id: str, limit: int, after: str | None) -> Page[Dataset]:
+def page(ctx: Context, project_id: str, limit: int, after: str | None,
+         parent_id: str | None = None) -> Page[Dataset]:
     if after is not None:
         get(ctx, project_id, after)
-    return take_page(ctx.store.scan(Dataset, project_id, after=after), limit)
+    found = ctx.store.scan(Dataset, project_id, after=after)
+    if parent_id is not None:
+        found = (dataset for dataset in found if dataset.parent_id == parent_id)
+    return take_page(found, limit)
 
 
 def parse_format(value: str | None) -> str:

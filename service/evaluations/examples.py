@@ -6,7 +6,7 @@ An example's index is its position among the file's non-blank lines, from 0.
 """
 
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,7 +64,8 @@ def examples(ctx: Context, dataset_id: str, max_examples: int | None = None
 
 
 def survey(ctx: Context, dataset_id: str, max_examples: int | None,
-           mode: ScoringMode) -> Survey:
+           mode: ScoringMode, keep: Callable[[Example], None] | None = None) -> Survey:
+    """The first pass; keep (when given) is called with each evaluated example."""
     count = skipped = 0
     last_index: int | None = None
     truths: set[str] = set()
@@ -74,6 +75,8 @@ def survey(ctx: Context, dataset_id: str, max_examples: int | None,
             continue
         count, last_index = count + 1, example.index
         truths.add(example.truth)
+        if keep is not None:
+            keep(example)
     return Survey(count, skipped, last_index, dataset_labels(truths, mode))
 
 

@@ -10,6 +10,7 @@ from service.store.records import Record
 
 MAX_MODELS = 4
 MAX_CONCURRENCY = 64
+MAX_INPUT_CHARS = 2000
 
 
 class EvaluationStatus(StrEnum):
@@ -154,6 +155,13 @@ class Evaluation(Record):
         return self.progress.total is not None
 
 
+class InputMessage(BaseModel):
+    role: str
+    content: str | None = Field(description=(
+        f"The text sent (other content as JSON), cut at {MAX_INPUT_CHARS} characters "
+        "(then ending with …)."))
+
+
 class Prediction(BaseModel):
     """One model's answer to one example, scored."""
 
@@ -170,6 +178,9 @@ class Prediction(BaseModel):
     prompt_tokens: int
     completion_tokens: int
     error: EvaluationError | None
+    input: list[InputMessage] | None = Field(default=None, description=(
+        "The messages sent for this example (its lines before the final assistant answer); "
+        "null for an evaluation run before inputs were kept."))
 
 
 def prediction_field(model: str, index: int) -> str:

@@ -10,9 +10,12 @@ from typing import Any
 import orjson
 
 from service.context import Context
+from service.evaluations.examples import Example
 from service.evaluations.models import (
+    MAX_INPUT_CHARS,
     Evaluation,
     EvaluationError,
+    InputMessage,
     Prediction,
     parse_field,
     prediction_field,
@@ -71,6 +74,45 @@ def save_labels(ctx: Context, evaluation_id: str, labels: list[str]) -> None:
 def labels(ctx: Context, evaluation_id: str) -> list[str]:
     raw = ctx.redis.get(keys.evaluation_labels(evaluation_id))
     return orjson.loads(raw) if raw else []
+
+
+class InputWriter:
+    """Keeps the prompt of each example (its text cut) as the run's first pass reads it."""
+
+    def __init__(self, ctx: Context, evaluation_id: str) -> None:
+        self.key = keys.evaluation_inputs(evaluation_id)
+        self.pipe = ctx.redis.pipeline(transaction=False)
+        self.pending = 0
+
+    def add(self, example: Example) -> None:
+        self.pipe.hset(self.key, str(example.index), orjson.dumps(
+            [{"role": str(m.get("role")), "content": input_text(m.get("content"))}
+             for m in example.messages]))
+        self.pending += 1
+        if self.pending >= CHUNK:
+            self.flush()
+
+    def flush(self) -> None:
+        self.pipe.execute()
+        self.pending = 0
+
+
+def input_text(content: Any) -> str | None:
+    if content is None:
+        return None
+    text = content if isinstance(content, str) else orjson.dumps(content).decode()
+    return text if len(text) <= MAX_INPUT_CHARS else f"{text[:MAX_INPUT_CHARS - 1]}…"
+
+
+def with_inputs(ctx: Context, evaluation_id: str, page: list[Prediction]) -> list[Prediction]:
+    """The predictions with the messages sent for their examples (one read for the page)."""
+    indexes = sorted({prediction.index for prediction in page})
+    if not indexes:
+        return page
+    raws = ctx.redis.hmget(keys.evaluation_inputs(evaluation_id), [str(i) for i in indexes])
+    found = {index: orjson.loads(raw) for index, raw in zip(indexes, raws, strict=True) if raw}
+    return [p.model_copy(update={"input": [InputMessage(**m) for m in found[p.index]]})
+            if p.index in found else p for p in page]
 
 
 def all_stored(ctx: Context, evaluation_id: str) -> Iterator[tuple[str, int, dict[str, Any]]]:

@@ -75,8 +75,10 @@ def step(ctx: Context, evaluation_id: str, lease: Lease) -> float | None:
 
 def prepare(ctx: Context, evaluation: Evaluation) -> Evaluation | None:
     """Read the dataset once: the examples to ask about, the skipped ones, the labels."""
+    inputs = predictions.InputWriter(ctx, evaluation.id)
     found = examples.survey(ctx, evaluation.dataset, evaluation.max_examples,
-                            evaluation.scoring)
+                            evaluation.scoring, keep=inputs.add)
+    inputs.flush()
     if found.examples == 0:
         fail(ctx, evaluation.id, EvaluationError(
             code="no_examples", message=f"Dataset {evaluation.dataset} has no example with a "

@@ -169,7 +169,9 @@ def page_predictions(ctx: Context, project_id: str, evaluation_id: str, limit: i
     start = (0, 0)
     if after is not None:
         start = cursor_after(evaluation, after)
-    return take_page(scan_predictions(ctx, evaluation, model, correct, start), limit)
+    page = take_page(scan_predictions(ctx, evaluation, model, correct, start), limit)
+    page.data = predictions.with_inputs(ctx, evaluation.id, page.data)
+    return page
 
 
 def cursor_after(evaluation: Evaluation, after: str) -> tuple[int, int]:

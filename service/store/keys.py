@@ -117,6 +117,11 @@ def evaluation_predictions(evaluation_id: str) -> str:
     return f"{PREFIX}:evaluation:{evaluation_id}:predictions"
 
 
+def evaluation_inputs(evaluation_id: str) -> str:
+    """Hash of the prompts an evaluation sends: field "<index>" → JSON list of messages."""
+    return f"{PREFIX}:evaluation:{evaluation_id}:inputs"
+
+
 def evaluation_labels(evaluation_id: str) -> str:
     """The evaluation's labels (JSON list), fixed when its run starts."""
     return f"{PREFIX}:evaluation:{evaluation_id}:labels"

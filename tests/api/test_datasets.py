@@ -80,6 +80,18 @@ def test_classic_path_convert_split_report(client, ctx, auth, reflections):
             for label, total in counts.items():
                 assert abs(result["labels"][part][label] - total * share) <= 1
 
+    def derived(parent_id: str, query: str = "") -> list[str]:
+        response = client.get(f"/v1/datasets?parent_id={parent_id}{query}", headers=auth)
+        assert response.status_code == 200, response.text
+        return [d["id"] for d in response.json()["data"]]
+
+    every = [d["id"] for d in client.get("/v1/datasets?limit=100", headers=auth).json()["data"]]
+    splits = [i for i in every if i not in (chat["id"], csv_ds["id"])]
+    assert len(splits) == 5 and derived(chat["id"]) == splits  # newest first, like the list
+    assert derived(csv_ds["id"]) == [chat["id"]]
+    assert derived(chat["id"], f"&limit=2&after={splits[1]}") == splits[2:4]
+    assert derived(splits[0]) == [] and derived("ds_nothing") == []
+
 
 def test_report_while_processing_is_409(client, auth):
     created = upload(client, auth, chat_lines(12)).json()
@@ -105,6 +117,7 @@ def test_invalid_jsonl_is_invalid_with_line(client, ctx, auth):
     content = chat_lines(3) + '{"messages": [{"role": "user"}]}\n'
     dataset = ready_dataset(client, ctx, auth, content)
     assert dataset["status"] == "invalid" and "line 4" in dataset["error"]
+    assert dataset["error"].endswith(" See the report.") and ".." not in dataset["error"]
     report = client.get(f"/v1/datasets/{dataset['id']}/report", headers=auth).json()
     assert report["errors"]["samples"][0]["line"] == 4
 

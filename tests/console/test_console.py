@@ -113,6 +113,28 @@ def test_the_key_reaches_a_new_tab_of_the_session_and_is_forgotten_in_all(client
     second.close()
 
 
+def test_lineage_lists_the_datasets_made_from_one(client, ctx, live_url, page):
+    key, headers = new_key(client, "lineage")
+    parent = chat_dataset(client, ctx, headers, 12)
+    made = client.post(f"/v1/datasets/{parent}/split", headers=headers, json={
+        "strategy": "random", "fractions": {"train": 0.5, "test": 0.5}, "seed": 1}).json()
+    chat_dataset(client, ctx, headers, 12)  # another dataset, made from nothing
+    derived = client.get(f"/v1/datasets?parent_id={parent}", headers=headers).json()["data"]
+    assert {d["id"] for d in derived} == {d["id"] for d in made["splits"].values()}
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    sign_in(page, live_url, key)
+    page.goto(f"{live_url}/console#/datasets/{parent}")
+    expect(page.locator("#lineage li")).to_have_count(2)
+    for shown, child in zip(page.locator("#lineage li").all(), derived, strict=True):
+        expect(shown).to_contain_text(
+            f"{child['name']} {child['id']} ({child['derived_by']}, {child['rows']} rows)")
+    assert any(f"parent_id={parent}" in url for url in requested), requested
+    page.goto(f"{live_url}/console#/datasets/{derived[0]['id']}")
+    expect(page.locator("#lineage")).to_contain_text("No dataset was made from this one yet.")
+    expect(page.locator("#lineage")).to_contain_text(f"by {derived[0]['derived_by']}")
+
+
 def test_fine_tuning_an_invalid_dataset_preselects_no_other(client, ctx, live_url, page):
     key, headers = new_key(client, "invalid")
     ready = chat_dataset(client, ctx, headers, 12)
@@ -127,10 +149,13 @@ def test_fine_tuning_an_invalid_dataset_preselects_no_other(client, ctx, live_ur
     broken = client.get("/v1/datasets?limit=1", headers=headers).json()["data"][0]["id"]
     run_tasks(ctx)
     assert client.get(f"/v1/datasets/{broken}", headers=headers).json()["status"] == "invalid"
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
     page.goto(f"{live_url}/console#/datasets/{broken}")
     expect(page.get_by_role("heading", name="Dataset broken")).to_be_visible()
-    expect(page.locator("#report-errors tbody tr").first.locator("td").last).to_have_text(
-        '{"messages": [{"role": "user", "content": "hi"}]}')
+    expect(page.locator("#report-errors tbody tr td:last-child")).to_have_text(
+        ['{"messages": [{"role": "user", "content": "hi"}]}', "nope"])
+    assert not [url for url in requested if url.endswith("/content")], requested  # from the report
     expect(page.get_by_role("link", name="Fine-tune on this dataset")).to_have_count(0)
     check_page(page, "dataset-invalid")
 

@@ -110,9 +110,13 @@ def report_and_split(page: Any, client: Any, headers: dict[str, str],
     """The chat dataset's report matches the API; the split form makes the parts; answer them."""
     report = get(client, headers, f"/v1/datasets/{chat['id']}/report")
     histogram = page.locator("#token-histogram li")
+    assert len(report["tokens"]["histogram"]) > 1  # linear buckets, not one power of two
     expect(histogram).to_have_count(len(report["tokens"]["histogram"]))
     for shown, bucket in zip(histogram.all(), report["tokens"]["histogram"], strict=True):
         expect(shown.locator(".bar-value")).to_have_text(str(bucket["count"]))
+        expect(shown.locator(".bar-label")).to_have_text(
+            f"{bucket['ge']:,}–{bucket['le']:,}" if bucket["ge"] < bucket["le"]
+            else f"{bucket['le']:,}")
     total = sum(report["labels"]["counts"].values())
     for label, count in report["labels"]["counts"].items():
         expect(page.locator("#label-bars li").filter(has_text=label).locator(".bar-value")
@@ -232,12 +236,12 @@ def test_the_whole_journey_in_the_browser(client, ctx, live_url, page, tmp_path)
 
     page.get_by_role("link", name="Models", exact=True).click()
     tuned = job["fine_tuned_model"]
-    expect(page.locator("#models-table tbody tr").first.locator("td").first).to_have_text(tuned)
+    expect(page.locator("#models-table tbody tr td:first-child")).to_have_text([tuned])  # no bases
     check_page(page, "models")
     page.get_by_role("button", name=f"Delete {tuned}").click()
     expect(page.locator("#notice")).to_have_text(f"Deleted {tuned}.")
     expect(page.get_by_text("No fine-tuned models yet.")).to_be_visible()
-    assert get(client, headers, "/v1/models")["data"] == []
+    assert {m["owned_by"] for m in get(client, headers, "/v1/models")["data"]} == {"openai"}
 
 
 def check_evaluation(page: Any, client: Any, headers: dict[str, str],
@@ -266,6 +270,7 @@ def check_evaluation(page: Any, client: Any, headers: dict[str, str],
         if wrong:
             example = get(client, headers, f"/v1/datasets/{evaluation['dataset']}/rows"
                           f"?offset={wrong[0]['index']}&limit=1")["data"][0]["data"]
+            assert wrong[0]["input"][-1] == example["messages"][1]  # the API's kept input
             expect(rows.first.locator("td.input")).to_have_text(example["messages"][1]["content"])
             expect(rows.first.locator("td").nth(2)).to_have_text(wrong[0]["expected"])
     flips = evaluation["comparison"]["flips"]
@@ -286,6 +291,11 @@ def chat_side_by_side(page: Any, client: Any, headers: dict[str, str], job: dict
     base, tuned = page.locator('.pane[data-side="base"]'), page.locator('.pane[data-side="tuned"]')
     expect(page.get_by_label("Base model", exact=True)).to_have_value(job["model"])
     expect(page.get_by_label("Fine-tuned model", exact=True)).to_have_value(job["fine_tuned_model"])
+    listed = get(client, headers, "/v1/models")["data"]
+    chat_bases = [m["id"] for m in listed if m["owned_by"] == "openai" and "embedding" not in m["id"]]
+    assert job["model"] in chat_bases
+    offered = page.locator("#chat-models option").evaluate_all("options => options.map(o => o.value)")
+    assert set(chat_bases) <= set(offered) and not any("embedding" in m for m in offered), offered
     question = 'Question: """Which step surprised you?"""\nReflection: """I checked the data first"""'
     page.get_by_label("System message").fill(SYSTEM)
     page.get_by_label("Temperature").fill("0")

@@ -123,7 +123,14 @@ def test_predictions_filter_page_and_csv(client, ctx, auth, tuned):
         (i, m) for i in range(12) for m in (tuned_model, base)]
     first = every[0]
     assert set(first) >= {"index", "model", "expected", "output", "predicted_label", "correct",
-                          "invalid", "latency_ms", "prompt_tokens", "completion_tokens", "error"}
+                          "invalid", "latency_ms", "prompt_tokens", "completion_tokens", "error",
+                          "input"}
+    rows = client.get(f"/v1/datasets/{tuned['dataset']}/rows?limit=12", headers=auth).json()
+    for prediction in every:  # the messages sent: the example's lines before its answer
+        messages = rows["data"][prediction["index"]]["data"]["messages"]
+        assert messages[-1] == {"role": "assistant", "content": prediction["expected"]}
+        assert prediction["input"] == [{"role": m["role"], "content": m["content"]}
+                                       for m in messages[:-1]]
 
     right = all_predictions(client, auth, created["id"], "&correct=true")
     wrong = all_predictions(client, auth, created["id"], "&correct=false")

@@ -3,6 +3,7 @@
 import json
 
 from service.evaluations.examples import chat_request, parse
+from service.evaluations.predictions import input_text
 
 
 def line(messages, **extra):
@@ -44,3 +45,10 @@ def test_content_parts_are_joined_and_tools_are_sent():
     assert body == {"model": "m", "messages": [{"role": "user", "content": "q"}],
                     "temperature": 0.0, "max_tokens": 5, "tools": tools}
     assert "max_tokens" not in chat_request("m", example, 0.0, None)
+
+
+def test_kept_inputs_cut_long_text_and_show_other_content_as_json() -> None:
+    assert input_text("a" * 2000) == "a" * 2000
+    assert input_text("b" * 2001) == "b" * 1999 + "…"
+    assert input_text([{"type": "text", "text": "hi"}]) == '[{"type":"text","text":"hi"}]'
+    assert input_text(None) is None

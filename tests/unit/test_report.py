@@ -173,8 +173,10 @@ def test_each_error_is_reported_at_its_physical_line(tmp_path: Path, code: str) 
     result = report(path, fmt, max_line_bytes=300)
     assert result["errors"]["counts"][code] == 1
     assert sum(result["errors"]["counts"].values()) == 1
+    content = None if code == "line_too_long" else bad.decode("utf-8", "replace")
     assert result["errors"]["samples"] == [
-        {"line": 4, "code": code, "message": result["errors"]["samples"][0]["message"]}]
+        {"line": 4, "code": code, "message": result["errors"]["samples"][0]["message"],
+         "content": content}]
     assert result["examples"] == 4
     assert result["valid_examples"] == 3
     assert result["blank_lines"] == 2
@@ -211,6 +213,22 @@ def test_overlong_lines_are_skipped_without_losing_count(tmp_path: Path) -> None
     assert result["errors"]["counts"]["line_too_long"] == 2
     assert [s["line"] for s in result["errors"]["samples"]] == [2, 4]
     assert (result["examples"], result["valid_examples"]) == (4, 2)
+
+
+def test_samples_carry_their_line_content_cut_and_decoded_safely(tmp_path: Path) -> None:
+    broken = b'{"messages": [{"role": "user"'
+    long = chat_line(USER, {"role": "assistant", "content": "z" * 900})
+    path = write_lines(tmp_path, b"\xef\xbb\xbf" + broken, b'{"messages": "\xff"}\r', VALID,
+                       VALID, long, b'{"messages": "' + b"y" * 5000 + b'"}')
+    result = report(path, max_line_bytes=4000)
+    contents = {s["line"]: s["content"] for s in result["errors"]["samples"]}
+    assert contents == {1: broken.decode(), 2: '{"messages": "\ufffd"}', 6: None}
+    warnings = result["warnings"]["samples"]
+    duplicate = next(s for s in warnings if s["code"] == "duplicate_example")
+    assert (duplicate["line"], duplicate["content"]) == (4, VALID.decode())
+    assert all(s["content"] is None for s in warnings if s["line"] is None)
+    missing = next(s for s in warnings if s["line"] == 5)
+    assert missing["content"] == long.decode()[:499] + "…" and len(missing["content"]) == 500
 
 
 def test_iter_lines_splits_like_bytes_split_at_any_block_size(tmp_path: Path) -> None:
@@ -328,11 +346,37 @@ def test_csv_and_unknown_models_are_refused_before_scanning(tmp_path: Path) -> N
         report(path, model="no-such-model")
 
 
-def test_histogram_buckets_are_powers_of_two_and_not_cumulative() -> None:
-    buckets = histogram(np.array([1, 3, 4, 5, 64, 65], dtype=np.uint32))
-    assert buckets == [{"le": 1, "count": 1}, {"le": 2, "count": 0}, {"le": 4, "count": 2},
-                       {"le": 8, "count": 1}, {"le": 16, "count": 0}, {"le": 32, "count": 0},
-                       {"le": 64, "count": 1}, {"le": 128, "count": 1}]
+def buckets(*triples: tuple[int, int, int]) -> list[dict[str, int]]:
+    return [{"ge": ge, "le": le, "count": n} for ge, le, n in triples]
+
+
+def test_histogram_buckets_are_linear_with_a_nice_width_and_not_cumulative() -> None:
+    # 1..65: width 1 gives 65 buckets, 2 gives 33, 5 gives 14 (0-4 ... 65-69).
+    found = histogram(np.array([1, 3, 4, 5, 64, 65], dtype=np.uint32))
+    assert found == buckets((0, 4, 3), (5, 9, 1), *((g, g + 4, 0) for g in range(10, 60, 5)),
+                            (60, 64, 1), (65, 69, 1))
+
+
+def test_histogram_widths_step_through_one_two_five_times_a_power_of_ten() -> None:
+    # 7..19: 13 buckets of 1.
+    assert histogram(np.array([7, 19, 19], dtype=np.uint32)) == buckets(
+        (7, 7, 1), *((g, g, 0) for g in range(8, 19)), (19, 19, 2))
+    # 0..30: 31 of 1 are too many; 16 of 2 (0-1 ... 30-31).
+    found = histogram(np.array([0, 1, 2, 30], dtype=np.uint32))
+    assert [b["le"] - b["ge"] + 1 for b in found] == [2] * 16
+    assert (found[0], found[1], found[-1]) == tuple(buckets((0, 1, 2), (2, 3, 1), (30, 31, 1)))
+    # 120..4321: 10 gives 421 buckets, 200 gives 22, 500 gives 9 (0-499 ... 4000-4499).
+    found = histogram(np.array([120, 499, 500, 2600, 4321], dtype=np.uint32))
+    assert found == buckets((0, 499, 2), (500, 999, 1), (1000, 1499, 0), (1500, 1999, 0),
+                            (2000, 2499, 0), (2500, 2999, 1), (3000, 3499, 0), (3500, 3999, 0),
+                            (4000, 4499, 1))
+    # 1000..1019: 20 buckets of 1 is the limit, kept.
+    assert len(histogram(np.arange(1000, 1020, dtype=np.uint32))) == 20
+
+
+def test_histogram_of_equal_values_is_one_bucket_of_width_one() -> None:
+    assert histogram(np.array([8032, 8032], dtype=np.uint32)) == buckets((8032, 8032, 2))
+    assert histogram(np.array([], dtype=np.uint32)) == []
 
 
 def test_parallel_workers_give_the_same_report_as_one(tmp_path: Path) -> None:

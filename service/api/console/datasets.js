@@ -68,8 +68,7 @@
   }
 
   // Parent and derived datasets, by name.
-  function lineage(dataset, known) {
-    const children = [...known.values()].filter((d) => d.parent_id === dataset.id);
+  function lineage(dataset, known, children) {
     return h("section", {id: "lineage", "aria-labelledby": "lineage-title"},
       h("h3", {id: "lineage-title"}, "Lineage"),
       facts([["Made from", dataset.parent_id
@@ -137,7 +136,8 @@
 
   async function datasetView(root, id) {
     const path = `/v1/datasets/${enc(id)}`;
-    let [dataset, known] = await Promise.all([F.api(path), F.datasetNames()]);
+    let [dataset, known, children] = await Promise.all([F.api(path), F.datasetNames(),
+      F.all(`/v1/datasets?parent_id=${enc(id)}`)]);
     const about = h("div");
     const remove = h("button", {type: "button", class: "danger"}, "Delete dataset");
     const show = () => {
@@ -164,7 +164,7 @@
       h("h2", {}, `Dataset ${dataset.name}`), about,
       h("p", {class: "actions"}, trainable
         ? link(`#/jobs?training=${enc(dataset.id)}`, "Fine-tune on this dataset") : "", " ", remove),
-      lineage(dataset, known), skippedRows(dataset.conversion), rows.el);
+      lineage(dataset, known, children), skippedRows(dataset.conversion), rows.el);
     await rows.load();
     if (dataset.format === "csv") {
       root.append(...F.csvForms(dataset));

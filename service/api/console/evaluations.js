@@ -116,24 +116,11 @@
         : "McNemar's test needs at least one example where exactly one model is right.")];
   }
 
-  // The dataset rows of the given example indexes (an index is a 0-based non-blank line).
-  async function inputsOf(datasetId, indexes) {
-    const found = new Map();
-    const sorted = [...new Set(indexes)].sort((a, b) => a - b);
-    while (sorted.length) {
-      const first = sorted[0];
-      const limit = Math.min(100, sorted.filter((i) => i < first + 100).at(-1) - first + 1);
-      const page = await F.api(`/v1/datasets/${enc(datasetId)}/rows?offset=${first}&limit=${limit}`);
-      page.data.forEach((row) => found.set(row.row - 1, row.data));
-      sorted.splice(0, sorted.filter((i) => i < first + limit).length);
-    }
-    return found;
-  }
-
-  const inputText = (data) => {
-    const messages = (data && data.messages) || [];
+  // The last user message sent for the example (the API keeps the messages it sent).
+  const inputText = (messages) => {
+    if (!messages) return null;
     const users = messages.filter((m) => m.role === "user");
-    return users.length ? String(users.at(-1).content) : JSON.stringify(data);
+    return (users.length ? [users.at(-1)] : messages).map((m) => m.content).join("\n");
   };
 
   function wrongAnswers(e, model) {
@@ -144,10 +131,9 @@
     const load = async () => {
       const page = await F.api(`/v1/evaluations/${enc(e.id)}/predictions?model=${enc(model)}`
         + `&correct=false&limit=20${after}`);
-      const inputs = await inputsOf(e.dataset, page.data.map((p) => p.index));
       for (const p of page.data) {
         body.append(h("tr", {"data-index": p.index}, h("td", {}, int(p.index + 1)),
-          h("td", {class: "input"}, inputText(inputs.get(p.index))), h("td", {}, p.expected),
+          h("td", {class: "input"}, F.dash(inputText(p.input))), h("td", {}, p.expected),
           h("td", {}, p.output == null ? "(no answer)" : p.output),
           h("td", {}, p.invalid ? h("span", {class: "badge status-invalid"}, "invalid")
             : F.dash(p.predicted_label))));

@@ -6,11 +6,19 @@
   const F = window.FTM;
   const {h, enc, link, code, int, when, field, options} = F;
 
+  // The project's fine-tuned models and the configured base models, told apart by owner; the
+  // embedding models among the bases are left out of the chat pickers.
+  async function projectModels() {
+    const all = (await F.api("/v1/models")).data;
+    const isBase = (m) => m.owned_by === "openai";
+    return {tuned: all.filter((m) => !isBase(m)),
+      bases: all.filter((m) => isBase(m) && !/embedding/.test(m.id)).map((m) => m.id)};
+  }
+
   async function modelsView(root) {
     const box = h("div");
     const load = async () => {
-      const [models, jobs] = await Promise.all([F.api("/v1/models").then((page) => page.data),
-        F.jobNames()]);
+      const [{tuned: models}, jobs] = await Promise.all([projectModels(), F.jobNames()]);
       box.replaceChildren(models.length ? F.table("Fine-tuned models of this project",
         ["Model", "Base model", "Job", "Created", "Actions"], models.map((m) => {
           const remove = h("button", {type: "button", class: "danger",
@@ -104,11 +112,14 @@
   async function playgroundView(root, query) {
     const {signal} = F.state.leaving;
     const params = new URLSearchParams(query || "");
-    const tuned = (await F.api("/v1/models")).data;
+    const {tuned, bases: configured} = await projectModels();
     const chosen = tuned.find((m) => m.id === params.get("model")) || tuned[0];
     const right = chosen ? chosen.id : (params.get("model") || "");
-    const left = (chosen && chosen.base_model) || F.DEFAULT_MODEL;
-    const bases = [...new Set([F.DEFAULT_MODEL, ...tuned.map((m) => m.base_model).filter(Boolean)])];
+    const preferred = configured.includes(F.DEFAULT_MODEL) || !configured.length
+      ? [F.DEFAULT_MODEL] : [];
+    const bases = [...new Set([...preferred, ...configured,
+      ...tuned.map((m) => m.base_model).filter(Boolean)])];
+    const left = (chosen && chosen.base_model) || bases[0];
     const panes = [pane("base", "Base model", left), pane("tuned", "Fine-tuned model", right)];
     const system = h("textarea", {id: "chat-system", rows: 2});
     const temperature = h("input", {id: "chat-temperature", type: "number", min: 0, max: 2,

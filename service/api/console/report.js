@@ -6,58 +6,23 @@
   const F = window.FTM;
   const {h, enc, link, code, int, num, pct, usd, facts, table, field, options, bars} = F;
 
-  // The text of the given 1-based lines of a dataset's file, read only as far as the last one.
-  async function fileLines(dataset, wanted) {
-    const found = new Map();
-    const last = Math.max(0, ...wanted);
-    if (!last) return found;
-    const response = await F.request(`/v1/datasets/${enc(dataset.id)}/content`,
-      {accept: "application/jsonl"});
-    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-    let buffer = "";
-    let number = 0;
-    try {
-      while (number < last) {
-        const {value, done} = await reader.read();
-        if (done) { if (buffer) found.set(number + 1, buffer); break; }
-        buffer += value;
-        const lines = buffer.split("\n");
-        buffer = lines.pop();
-        for (const line of lines) {
-          number += 1;
-          if (wanted.includes(number)) found.set(number, line.replace(/\r$/, ""));
-        }
-      }
-    } finally {
-      reader.cancel().catch(() => {});
-    }
-    return found;
-  }
-
-  const clip = (text) => (text.length > 300 ? `${text.slice(0, 299)}…` : text);
-
-  async function issues(dataset, title, id, {counts, samples}) {
+  function issues(title, id, {counts, samples}) {
     const found = Object.entries(counts).filter(([, n]) => n > 0);
-    const lines = await fileLines(dataset, samples.map((s) => s.line).filter(Boolean));
     return h("section", {id, "aria-label": title}, h("h4", {}, title),
       found.length
         ? h("ul", {}, found.map(([name, n]) => h("li", {}, code(name), `: ${int(n)}`)))
         : h("p", {}, "None."),
       samples.length ? table(`${title}: examples`, ["Line", "Code", "Message", "Line content"],
         samples.map((s) => [s.line, code(s.code), s.message,
-          s.line && lines.has(s.line) ? h("code", {class: "line"}, clip(lines.get(s.line))) : null]))
+          s.content ? h("code", {class: "line"}, s.content) : null]))
         : "");
   }
 
   function tokenHistogram(histogram) {
     if (!histogram.length) return "";
-    // Buckets hold the examples with more than the previous bound and at most `le` tokens.
-    let low = 0;
-    const items = histogram.map((b) => {
-      const label = `${int(low + 1)}–${int(b.le)}`;
-      low = b.le;
-      return [label, b.count, int(b.count)];
-    });
+    // Linear buckets of the same width, each from `ge` to `le` tokens inclusive.
+    const items = histogram.map((b) => [
+      b.ge === b.le ? int(b.le) : `${int(b.ge)}–${int(b.le)}`, b.count, int(b.count)]);
     return bars("Examples by total tokens", items, {id: "token-histogram"});
   }
 
@@ -69,14 +34,13 @@
     return bars(`Labels (${int(labels.distinct)} distinct)`, items, {id: "label-bars"});
   }
 
-  async function renderReport(box, dataset, r) {
+  function renderReport(box, r) {
     const stats = ["min", "max", "mean", "median", "p5", "p95", "sum"];
     const fmt = (k, v) => (k === "mean" ? num(v, 1) : int(v));
     const row = (label, s) => [label, ...stats.map((k) => fmt(k, s[k]))];
     const e = r.estimate;
-    const [errors, warnings] = await Promise.all([
-      issues(dataset, "Errors", "report-errors", r.errors),
-      issues(dataset, "Warnings", "report-warnings", r.warnings)]);
+    const errors = issues("Errors", "report-errors", r.errors);
+    const warnings = issues("Warnings", "report-warnings", r.warnings);
     box.replaceChildren(
       h("h3", {id: "report-title"}, "Report"),
       facts([["Model", r.model], ["Encoding", r.encoding], ["Examples", int(r.examples)],
@@ -105,8 +69,7 @@
 
   async function loadReport(dataset, box, model) {
     const query = model ? `?model=${enc(model)}` : "";
-    await renderReport(box, dataset,
-      await F.api(`/v1/datasets/${enc(dataset.id)}/report${query}`));
+    renderReport(box, await F.api(`/v1/datasets/${enc(dataset.id)}/report${query}`));
   }
 
   function fraction(id, value) {

@@ -56,9 +56,12 @@ async def until_disconnect(request: Request) -> AsyncIterator[bytes]:
 
 
 @router.get("")
-def list_datasets(project: ProjectDep, ctx: ContextDep, limit: Limit = 20,
-                  after: After = None) -> Page[Dataset]:
-    return datasets.page(ctx, project.id, limit, after)
+def list_datasets(
+        project: ProjectDep, ctx: ContextDep, limit: Limit = 20, after: After = None,
+        parent_id: Annotated[str | None, Query(description=(
+            "Only the datasets made from this one (converted, split or cleaned); an id no "
+            "dataset was made from gives an empty list."))] = None) -> Page[Dataset]:
+    return datasets.page(ctx, project.id, limit, after, parent_id)
 
 
 @router.get("/{dataset_id}")
