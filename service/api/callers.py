@@ -7,6 +7,7 @@ ahead of need (never more than the bucket refills in a lease's life) and drops w
 spent when the lease ends. The shared bucket bounds what every process together lets through.
 """
 
+import asyncio
 import math
 import threading
 import time
@@ -81,16 +82,19 @@ class RateLimits:
         self.leases: dict[str, Lease] = {}
 
     def take_leased(self, key_id: str) -> bool:
-        """Spend a token of this process's lease when it has one (no Redis)."""
+        """Spend a token of this process's lease when it has one (no Redis). Never waits: while
+        a thread refills the lease, the caller goes the slow way, behind it."""
         lease = self.leases.get(key_id)
-        if lease is None:
+        if lease is None or not lease.lock.acquire(blocking=False):
             return False
-        with lease.lock:
+        try:
             if lease.tokens > 0 and time.monotonic() < lease.until:
                 lease.tokens -= 1
                 lease.spent += 1
                 return True
             return False
+        finally:
+            lease.lock.release()
 
     def take(self, ctx: Context, key_id: str) -> float:
         """0.0 when the request may go on, else the seconds to wait."""
@@ -123,7 +127,32 @@ class RateLimits:
                 "x-ratelimit-reset-requests": f"{refill}s"}
 
 
+class Gates:
+    """One lookup at a time per secret on this process's loop: when a remembered key or its
+    lease runs out, the first request refreshes it while the others wait, then use it."""
+
+    STRIPES = 64
+
+    def __init__(self) -> None:
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.locks: list[asyncio.Lock] = []
+
+    def of(self, secret: str) -> asyncio.Lock:
+        loop = asyncio.get_running_loop()
+        if loop is not self.loop:  # locks belong to the loop they first waited on
+            self.loop, self.locks = loop, [asyncio.Lock() for _ in range(self.STRIPES)]
+        return self.locks[hash(secret) % self.STRIPES]
+
+
 class Callers:
     def __init__(self, key_cache_seconds: float) -> None:
         self.keys = KeyCache(key_cache_seconds)
         self.limits = RateLimits()
+        self.gates = Gates()
+
+    def admitted(self, secret: str) -> tuple[Project, str] | None:
+        """The project and key id of a remembered secret with a token in this process's lease."""
+        known = self.keys.remembered(secret)
+        if known is not None and self.limits.take_leased(known[1].id):
+            return known[0], known[1].id
+        return None

@@ -42,20 +42,24 @@ async def authenticate(request: Request, credentials: Credentials) -> Project:
     keys.
 
     A remembered key with tokens in this process's lease costs no Redis round trip and no
-    thread; otherwise the lookups, and the address's allowance, run in the thread pool.
+    thread; otherwise the lookups, and the address's allowance, run in the thread pool, one
+    request per secret at a time so the others find what it refreshed.
     """
     ctx: Context = request.app.state.context
     callers: Callers = request.app.state.callers
     secret = secret_of(credentials)
-    known = callers.keys.remembered(secret)
-    if known is not None and callers.limits.take_leased(known[1].id):
-        project, key_id = known[0], known[1].id
-    else:
-        project, key_id, wait = await run_in_threadpool(
-            authenticate_in_redis, ctx, callers, secret, client_address(request))
-        request.state.project_id = project.id
-        if wait > 0:
-            raise RateLimited(max(1, math.ceil(wait)))
+    admitted = callers.admitted(secret)
+    if admitted is None:
+        async with callers.gates.of(secret):
+            admitted = callers.admitted(secret)  # refreshed while this one waited
+            if admitted is None:
+                project, key_id, wait = await run_in_threadpool(
+                    authenticate_in_redis, ctx, callers, secret, client_address(request))
+                request.state.project_id = project.id
+                if wait > 0:
+                    raise RateLimited(max(1, math.ceil(wait)))
+                admitted = project, key_id
+    project, key_id = admitted
     request.state.project_id = project.id
     request.state.rate_headers = callers.limits.headers(key_id, ctx.settings.rate_limit_per_minute)
     return project
