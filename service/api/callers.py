@@ -13,6 +13,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from redis.asyncio import Redis as AsyncRedis
+
 from service.context import Context
 from service.projects import service as projects
 from service.projects.models import ApiKey, Project
@@ -47,13 +49,21 @@ class KeyCache:
         known = self.remembered(secret)
         if known is not None:
             return known
-        project, key = projects.authenticate(ctx, secret)
+        return self.remember(secret, *projects.authenticate(ctx, secret))
+
+    async def resolve_on_loop(self, client: AsyncRedis, secret: str) -> tuple[Project, ApiKey]:
+        """resolve() through an asyncio client."""
+        known = self.remembered(secret)
+        if known is not None:
+            return known
+        return self.remember(secret, *await projects.authenticate_on_loop(client, secret))
+
+    def remember(self, secret: str, project: Project, key: ApiKey) -> tuple[Project, ApiKey]:
         now = time.monotonic()
-        digest = projects.hash_key(secret)
         if self.seconds > 0:
             if len(self.entries) >= MAX_ENTRIES:
                 self.entries = {d: r for d, r in self.entries.items() if now < r.until}
-            self.entries[digest] = Resolved(project, key, now + self.seconds)
+            self.entries[projects.hash_key(secret)] = Resolved(project, key, now + self.seconds)
         return project, key
 
     def forget(self, key_id: str) -> None:
@@ -68,6 +78,15 @@ class Lease:
     spent: int = 0
     until: float = 0.0
     left: float = 0.0  # in the shared bucket after this process's last take
+
+    def renew(self, size: int, taken: int, wait: float, left: float) -> float:
+        """A new lease of what was taken, one token spent at once; else the seconds to wait."""
+        self.left = left
+        if taken == 0:
+            return wait
+        self.size, self.tokens, self.spent = size, taken - 1, 1
+        self.until = time.monotonic() + LEASE_SECONDS
+        return 0.0
 
     def next_size(self, most: int) -> int:
         """Double after a lease spent in time, else what the last one spent."""
@@ -109,12 +128,19 @@ class RateLimits:
                 return 0.0
             bucket = Bucket(ctx.redis, f"key:{key_id}", per_minute, capacity=per_minute)
             size = lease.next_size(max(1, int(bucket.rate * LEASE_SECONDS)))
-            taken, wait, lease.left = bucket.take_up_to(size)
-            if taken == 0:
-                return wait
-            lease.size, lease.tokens, lease.spent = size, taken - 1, 1
-            lease.until = time.monotonic() + LEASE_SECONDS
+            return lease.renew(size, *bucket.take_up_to(size))
+
+    async def take_on_loop(self, client: AsyncRedis, ctx: Context, key_id: str) -> float:
+        """take() through an asyncio client; callers refill one key's lease one at a time."""
+        if self.take_leased(key_id):
             return 0.0
+        per_minute = ctx.settings.rate_limit_per_minute
+        lease = self.leases.get(key_id) or self.leases.setdefault(key_id, Lease())
+        bucket = Bucket(client, f"key:{key_id}", per_minute, capacity=per_minute)
+        size = lease.next_size(max(1, int(bucket.rate * LEASE_SECONDS)))
+        taken, wait, left = await bucket.take_up_to_on_loop(size)
+        with lease.lock:
+            return lease.renew(size, taken, wait, left)
 
 
     def headers(self, key_id: str, per_minute: int) -> dict[str, str]:

@@ -53,8 +53,7 @@ async def authenticate(request: Request, credentials: Credentials) -> Project:
         async with callers.gates.of(secret):
             admitted = callers.admitted(secret)  # refreshed while this one waited
             if admitted is None:
-                project, key_id, wait = await run_in_threadpool(
-                    authenticate_in_redis, ctx, callers, secret, client_address(request))
+                project, key_id, wait = await look_up(request, ctx, callers, secret)
                 request.state.project_id = project.id
                 if wait > 0:
                     raise RateLimited(max(1, math.ceil(wait)))
@@ -76,6 +75,23 @@ BEARER = {"security": [{"HTTPBearer": []}]}
 
 def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
+
+
+async def look_up(request: Request, ctx: Context, callers: Callers,
+                  secret: str) -> tuple[Project, str, float]:
+    """The address's allowance, the key and a token from the shared bucket: on the event loop
+    when the app runs (its asyncio client), else in the thread pool."""
+    client = getattr(request.app.state, "async_redis", None)
+    address = client_address(request)
+    if client is None:
+        return await run_in_threadpool(authenticate_in_redis, ctx, callers, secret, address)
+    await throttle.check_on_loop(client, ctx, address)
+    try:
+        project, key = await callers.keys.resolve_on_loop(client, secret)
+    except Unauthorized:
+        await throttle.record_failure_on_loop(client, ctx, address)
+        raise
+    return project, key.id, await callers.limits.take_on_loop(client, ctx, key.id)
 
 
 def authenticate_in_redis(ctx: Context, callers: Callers, secret: str,

@@ -1,6 +1,7 @@
 """Token buckets in Redis, shared by every process: per-key rate limits and the provider cap."""
 
 import redis
+import redis.asyncio
 
 from service.clock import now_precise
 from service.store import keys
@@ -42,7 +43,7 @@ return tostring(taken) .. ' ' .. tostring(wait) .. ' ' .. tostring(tokens)
 class Bucket:
     """A bucket holding `capacity` tokens, refilled at `per_minute` tokens a minute."""
 
-    def __init__(self, client: redis.Redis, name: str, per_minute: float,
+    def __init__(self, client: redis.Redis | redis.asyncio.Redis, name: str, per_minute: float,
                  capacity: float | None = None) -> None:
         self.key = keys.bucket(name)
         self.rate = per_minute / 60.0
@@ -61,5 +62,15 @@ class Bucket:
         and the tokens left in the bucket."""
         answer = self.batch_script(keys=[self.key],
                                    args=[self.rate, self.capacity, now_precise(), most])
-        taken, wait, left = (answer.decode() if isinstance(answer, bytes) else answer).split()
-        return int(taken), float(wait), float(left)
+        return taken_wait_left(answer)
+
+    async def take_up_to_on_loop(self, most: int) -> tuple[int, float, float]:
+        """take_up_to() when the bucket was made with an asyncio client."""
+        answer = await self.batch_script(keys=[self.key],
+                                         args=[self.rate, self.capacity, now_precise(), most])
+        return taken_wait_left(answer)
+
+
+def taken_wait_left(answer: bytes | str) -> tuple[int, float, float]:
+    taken, wait, left = (answer.decode() if isinstance(answer, bytes) else answer).split()
+    return int(taken), float(wait), float(left)
