@@ -1,5 +1,6 @@
 """The HTTP application: one router per resource, shared conventions in middleware and handlers."""
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -40,6 +41,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.async_redis = async_client(settings)  # made on the loop that will use it
+        gc.collect()
+        gc.freeze()  # what start-up built lives on: later collections need not walk it again
         yield
         await app.state.async_redis.aclose()
         holder["context"].redis.close()

@@ -13,9 +13,11 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+import redis
 from redis.asyncio import Redis as AsyncRedis
 
 from service.context import Context
+from service.errors import Unauthorized
 from service.projects import service as projects
 from service.projects.models import ApiKey, Project
 from service.store.buckets import Bucket
@@ -43,6 +45,14 @@ class KeyCache:
         if found is not None and time.monotonic() < found.until:
             return found.project, found.key
         return None
+
+    def ageing(self, secret: str) -> bool:
+        """Remembered, and past half the time it may be."""
+        found = self.entries.get(projects.hash_key(secret))
+        return found is not None and time.monotonic() > found.until - self.seconds / 2
+
+    def forget_secret(self, secret: str) -> None:
+        self.entries.pop(projects.hash_key(secret), None)
 
     def resolve(self, ctx: Context, secret: str) -> tuple[Project, ApiKey]:
         """The project and key behind secret (Redis read when not remembered), or Unauthorized."""
@@ -143,6 +153,30 @@ class RateLimits:
             return lease.renew(size, taken, wait, left)
 
 
+    def due(self, key_id: str) -> bool:
+        """A lease still running, half spent or half through its time."""
+        lease = self.leases.get(key_id)
+        return (lease is not None and lease.tokens > 0 and time.monotonic() < lease.until
+                and (lease.tokens * 2 < lease.size
+                     or time.monotonic() > lease.until - LEASE_SECONDS / 2))
+
+    async def top_up(self, client: AsyncRedis, ctx: Context, key_id: str) -> None:
+        """More tokens for a running lease, before it runs out (twice as many when half of it
+        went in under half its time); never more held than the bucket refills in a lease."""
+        lease, per_minute = self.leases[key_id], ctx.settings.rate_limit_per_minute
+        bucket = Bucket(client, f"key:{key_id}", per_minute, capacity=per_minute)
+        most = max(1, int(bucket.rate * LEASE_SECONDS))
+        fast = time.monotonic() < lease.until - LEASE_SECONDS / 2
+        size = min(most, lease.size * 2 if fast else lease.size)
+        if size - lease.tokens < 1:
+            return
+        taken, _, left = await bucket.take_up_to_on_loop(size - lease.tokens)
+        with lease.lock:
+            lease.left = left
+            if taken:
+                lease.size, lease.tokens, lease.spent = size, lease.tokens + taken, 0
+                lease.until = time.monotonic() + LEASE_SECONDS
+
     def headers(self, key_id: str, per_minute: int) -> dict[str, str]:
         """OpenAI's x-ratelimit-* headers for the key, as this process last saw its bucket."""
         lease = self.leases.get(key_id) or Lease(left=per_minute)
@@ -176,9 +210,35 @@ class Callers:
         self.limits = RateLimits()
         self.gates = Gates()
 
+        self.refreshing: dict[str, asyncio.Task[None]] = {}
+
     def admitted(self, secret: str) -> tuple[Project, str] | None:
         """The project and key id of a remembered secret with a token in this process's lease."""
         known = self.keys.remembered(secret)
         if known is not None and self.limits.take_leased(known[1].id):
             return known[0], known[1].id
         return None
+
+    def refresh_ahead(self, client: AsyncRedis, ctx: Context, secret: str, key_id: str) -> None:
+        """Read an ageing key again and top up a lease running low, in the background, so the
+        key's requests never wait for either; a key found revoked is forgotten at once (else
+        it still ends with its time)."""
+        ageing, due = self.keys.ageing(secret), self.limits.due(key_id)
+        if secret in self.refreshing or not (ageing or due):
+            return
+
+        async def refresh() -> None:
+            try:
+                if due:
+                    await self.limits.top_up(client, ctx, key_id)
+                if ageing:
+                    self.keys.remember(secret,
+                                       *await projects.authenticate_on_loop(client, secret))
+            except Unauthorized:
+                self.keys.forget_secret(secret)
+            except redis.RedisError:
+                pass  # the entry ends with its time; the next request reads the key itself
+            finally:
+                self.refreshing.pop(secret, None)
+
+        self.refreshing[secret] = asyncio.get_running_loop().create_task(refresh())

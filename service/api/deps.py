@@ -42,8 +42,9 @@ async def authenticate(request: Request, credentials: Credentials) -> Project:
     keys.
 
     A remembered key with tokens in this process's lease costs no Redis round trip and no
-    thread; otherwise the lookups, and the address's allowance, run in the thread pool, one
-    request per secret at a time so the others find what it refreshed.
+    thread (an ageing one is read again in the background); otherwise the lookups and the
+    address's allowance are made, one request per secret at a time so the others find what
+    it refreshed.
     """
     ctx: Context = request.app.state.context
     callers: Callers = request.app.state.callers
@@ -58,6 +59,10 @@ async def authenticate(request: Request, credentials: Credentials) -> Project:
                 if wait > 0:
                     raise RateLimited(max(1, math.ceil(wait)))
                 admitted = project, key_id
+    else:
+        client = getattr(request.app.state, "async_redis", None)
+        if client is not None:
+            callers.refresh_ahead(client, ctx, secret, admitted[1])
     project, key_id = admitted
     request.state.project_id = project.id
     request.state.rate_headers = callers.limits.headers(key_id, ctx.settings.rate_limit_per_minute)
