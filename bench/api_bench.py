@@ -31,7 +31,7 @@ from bench.loadgen import load
 from devtools import redis_server
 from service import clock, ids
 from service.context import build_context
-from service.jobs.models import Job, JobStatus, Method
+from service.jobs.models import Job, JobStatus, SupervisedMethod
 from service.projects import service as projects
 from service.projects.models import KeyCreate, ProjectCreate
 from service.settings import Settings
@@ -50,7 +50,7 @@ def seed(settings: Settings) -> tuple[str, str]:
     now = clock.now()
     job = Job(id=ids.new_id("job"), created_at=now, updated_at=now, project_id=project.id,
               status=JobStatus.succeeded, model="gpt-4o-mini-2024-07-18",
-              training_dataset=ids.new_id("dataset"), method=Method(type="supervised"),
+              training_dataset=ids.new_id("dataset"), method=SupervisedMethod(type="supervised"),
               fine_tuned_model="ft:gpt-4o-mini-2024-07-18:bench::abc123", finished_at=now,
               metadata={"team": "bench"})
     ctx.store.create(job, project.id)

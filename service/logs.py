@@ -1,11 +1,13 @@
 """One JSON object per line, from the service and from the libraries it runs on (RQ, httpx,
 uvicorn); secrets are dropped by a processor, never left to callers."""
 
+import json
 import logging
 import re
 import sys
 from typing import Any
 
+import orjson
 import structlog
 
 SECRET_FIELDS = {"authorization", "api_key", "openai_api_key", "admin_key", "key", "secret",
@@ -60,6 +62,14 @@ class StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
         pass
 
 
+def to_json(event: dict[str, Any], **_: Any) -> str:
+    """One log line's JSON; orjson, or the standard library for what it refuses (huge ints)."""
+    try:
+        return orjson.dumps(event, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:
+        return json.dumps(event, default=str)
+
+
 SHARED = [structlog.contextvars.merge_contextvars, structlog.processors.add_log_level,
           structlog.processors.TimeStamper(fmt="iso", utc=True)]
 
@@ -69,7 +79,7 @@ def library_handler(level: int) -> logging.Handler:
         foreign_pre_chain=[*SHARED, structlog.stdlib.add_logger_name],
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                     structlog.processors.format_exc_info, drop_secrets,
-                    structlog.processors.JSONRenderer()])
+                    structlog.processors.JSONRenderer(to_json)])
     handler = StdoutHandler()
     handler.setFormatter(formatter)
     handler.addFilter(Routine(level))
@@ -98,7 +108,7 @@ def configure(level: str = "INFO") -> None:
     route_libraries(number)
     structlog.configure(
         processors=[*SHARED, structlog.processors.format_exc_info, drop_secrets,
-                    structlog.processors.JSONRenderer()],
+                    structlog.processors.JSONRenderer(to_json)],
         wrapper_class=structlog.make_filtering_bound_logger(number),
         # Not cached: a later configure() (another app in the process) takes effect, and each
         # line goes to the sys.stdout of its moment.

@@ -1,5 +1,6 @@
 """The HTTP application: one router per resource, shared conventions in middleware and handlers."""
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -40,12 +41,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.async_redis = async_client(settings)  # made on the loop that will use it
+        gc.collect()
+        gc.freeze()  # what start-up built lives on: later collections need not walk it again
         yield
         await app.state.async_redis.aclose()
         holder["context"].redis.close()
 
+    # FastAPI's own telemetry is off: it would look up the global OpenTelemetry providers on
+    # every request; traces come from service.tracing when asked for.
     app = FastAPI(title="finetune-manager", version=__version__, description=DESCRIPTION,
-                  lifespan=lifespan, generate_unique_id_function=openapi.operation_id)
+                  lifespan=lifespan, generate_unique_id_function=openapi.operation_id,
+                  telemetry={"tracing": False, "metrics": False, "logs": False})
     holder["context"] = app.state.context = build_context(settings)
     app.state.callers = Callers(settings.key_cache_seconds)
     for router in (health.router, admin.router, datasets.router, jobs.router, webhooks.router,
@@ -61,10 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(HTTPException, problems.on_http_error)
     app.add_exception_handler(Exception, problems.on_unexpected)
     context = lambda: holder["context"]
-    app.add_middleware(middleware.Idempotency, context=context)
-    app.add_middleware(middleware.BodyLimit, context=context)
-    app.add_middleware(middleware.StoreOutage)
-    app.add_middleware(middleware.RequestContext)
+    app.add_middleware(middleware.Edge, context=context)
     tracing.configure("finetune-manager-api")
     tracing.instrument_app(app)
     return app

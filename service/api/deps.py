@@ -42,27 +42,61 @@ async def authenticate(request: Request, credentials: Credentials) -> Project:
     keys.
 
     A remembered key with tokens in this process's lease costs no Redis round trip and no
-    thread; otherwise the lookups, and the address's allowance, run in the thread pool.
+    thread (an ageing one is read again in the background); otherwise the lookups and the
+    address's allowance are made, one request per secret at a time so the others find what
+    it refreshed.
     """
     ctx: Context = request.app.state.context
     callers: Callers = request.app.state.callers
     secret = secret_of(credentials)
-    known = callers.keys.remembered(secret)
-    if known is not None and callers.limits.take_leased(known[1].id):
-        project, key_id = known[0], known[1].id
+    admitted = callers.admitted(secret)
+    if admitted is None:
+        async with callers.gates.of(secret):
+            admitted = callers.admitted(secret)  # refreshed while this one waited
+            if admitted is None:
+                project, key_id, wait = await look_up(request, ctx, callers, secret)
+                request.state.project_id = project.id
+                if wait > 0:
+                    raise RateLimited(max(1, math.ceil(wait)))
+                admitted = project, key_id
     else:
-        project, key_id, wait = await run_in_threadpool(
-            authenticate_in_redis, ctx, callers, secret, client_address(request))
-        request.state.project_id = project.id
-        if wait > 0:
-            raise RateLimited(max(1, math.ceil(wait)))
+        client = getattr(request.app.state, "async_redis", None)
+        if client is not None:
+            callers.refresh_ahead(client, ctx, secret, admitted[1])
+    project, key_id = admitted
     request.state.project_id = project.id
     request.state.rate_headers = callers.limits.headers(key_id, ctx.settings.rate_limit_per_minute)
     return project
 
 
+async def caller_project(request: Request) -> Project:
+    """authenticate() called by a route itself: the hottest reads skip FastAPI's dependency
+    resolution and declare BEARER in their OpenAPI operation instead."""
+    return await authenticate(request, await bearer(request))
+
+
+BEARER = {"security": [{"HTTPBearer": []}]}
+
+
 def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
+
+
+async def look_up(request: Request, ctx: Context, callers: Callers,
+                  secret: str) -> tuple[Project, str, float]:
+    """The address's allowance, the key and a token from the shared bucket: on the event loop
+    when the app runs (its asyncio client), else in the thread pool."""
+    client = getattr(request.app.state, "async_redis", None)
+    address = client_address(request)
+    if client is None:
+        return await run_in_threadpool(authenticate_in_redis, ctx, callers, secret, address)
+    await throttle.check_on_loop(client, ctx, address)
+    try:
+        project, key = await callers.keys.resolve_on_loop(client, secret)
+    except Unauthorized:
+        await throttle.record_failure_on_loop(client, ctx, address)
+        raise
+    return project, key.id, await callers.limits.take_on_loop(client, ctx, key.id)
 
 
 def authenticate_in_redis(ctx: Context, callers: Callers, secret: str,

@@ -1,4 +1,5 @@
-"""ASGI middleware for what every route shares: request ids, access logs, body limits, idempotency."""
+"""ASGI middleware for what every route shares: request ids, access logs, metrics, store
+outages, body limits, idempotency."""
 
 import asyncio
 import hashlib
@@ -10,7 +11,7 @@ from typing import Any
 import redis
 import structlog
 from prometheus_client import Counter, Histogram
-from starlette.datastructures import Headers, MutableHeaders
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -32,7 +33,8 @@ from service.settings import Settings
 REQUESTS = Counter("ftm_http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram("ftm_http_request_duration_seconds",
                     "HTTP request duration (event streams left out)", ["method", "route"])
-STREAMED = "text/event-stream"
+STREAMED = b"text/event-stream"
+BODILESS = ("GET", "HEAD", "DELETE", "OPTIONS")
 
 UPLOAD_OVERHEAD = 1 << 20
 UPLOAD_PATHS = ("/v1/datasets",)
@@ -45,71 +47,92 @@ async def send_error(scope: Scope, receive: Receive, send: Send, exc: ServiceErr
     await response(scope, receive, send)
 
 
-class RequestContext:
-    """X-Request-ID on every answer, one access-log line and metrics per request."""
+class Edge:
+    """What every request passes through, as one layer: an X-Request-ID on every answer, the
+    key's x-ratelimit-* headers, one access-log line and metrics per request; 503
+    store_unavailable with Retry-After, not a 500, while Redis cannot be reached (the client's
+    pool reconnects by itself once it is back); then the limits on what a client sends and
+    idempotent POSTs (a bodiless request only has its URL and headers measured)."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+    def __init__(self, app: ASGIApp, context: Callable[[], Context]) -> None:
+        self.app, self.context = app, context
+        self.with_body = BodyLimit(Idempotency(app, context), context)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        request_id = Headers(scope=scope).get("x-request-id") or f"req_{uuid.uuid4().hex}"
-        request_id = request_id[:200]
+        request_id = header(scope, b"x-request-id")[:200] or f"req_{uuid.uuid4().hex}"
         structlog.contextvars.bind_contextvars(request_id=request_id)
-        started, status, streamed = time.perf_counter(), 500, False
+        started, status, streamed, answered = time.perf_counter(), 500, False, False
+        tagged = request_id.encode("latin-1", "replace")
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status, streamed
+            nonlocal status, streamed, answered
             if message["type"] == "http.response.start":
-                status = message["status"]
-                headers = MutableHeaders(scope=message)
-                headers["X-Request-ID"] = request_id
-                streamed = headers.get("content-type", "").startswith(STREAMED)
-                state: MutableMapping[str, Any] = scope.get("state", {})
-                for name, value in state.get("rate_headers", {}).items():
-                    headers.setdefault(name, value)
+                status, answered = message["status"], True
+                streamed = tag(message, tagged, scope.get("state", {}).get("rate_headers"))
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            await self.guarded(scope, receive, send_with_id, lambda: answered)
         finally:
             seconds = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", "unmatched")
-            REQUESTS.labels(scope["method"], route, str(status)).inc()
-            if not streamed:  # a stream lasts as long as its client stays
-                LATENCY.labels(scope["method"], route).observe(seconds)
+            observe(scope["method"], route, status, None if streamed else seconds)
             state: MutableMapping[str, Any] = scope.get("state", {})
             log.info("http.request", method=scope["method"], route=route,
                      path=scope["path"], status=status, duration_ms=round(seconds * 1000, 1),
                      project_id=state.get("project_id"))
             structlog.contextvars.unbind_contextvars("request_id")
 
-
-class StoreOutage:
-    """503 store_unavailable with Retry-After, not a 500, while Redis cannot be reached; the
-    client's connection pool reconnects by itself once it is back."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        started = False
-
-        async def watch_start(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
+    async def guarded(self, scope: Scope, receive: Receive, send: Send,
+                      answering: Callable[[], bool]) -> None:
         try:
-            await self.app(scope, receive, watch_start)
+            if scope["method"] not in BODILESS:
+                return await self.with_body(scope, receive, send)
+            refused = head_refusal(scope, self.context().settings)
+            if refused is not None:
+                return await send_error(scope, receive, send, refused)
+            await self.app(scope, receive, send)
         except (redis.ConnectionError, redis.TimeoutError) as exc:
             log.warning("store.unavailable", path=scope["path"], error=type(exc).__name__)
-            if started:
-                return  # a stream already answering ends here
-            await send_error(scope, receive, send, StoreUnavailable())
+            if not answering():  # a stream already answering ends here
+                await send_error(scope, receive, send, StoreUnavailable())
+
+
+def header(scope: Scope, name: bytes) -> str:
+    for key, value in scope["headers"]:
+        if key.lower() == name:
+            return value.decode("latin-1")
+    return ""
+
+
+def tag(message: Message, request_id: bytes, rate_headers: dict[str, str] | None) -> bool:
+    """Adds the request id and the rate-limit headers the answer has not set; whether it is an
+    event stream."""
+    raw = [(k, v) for k, v in message.get("headers", ()) if k.lower() != b"x-request-id"]
+    names = {k.lower() for k, _ in raw}
+    raw.append((b"x-request-id", request_id))
+    for name, value in (rate_headers or {}).items():
+        if name.encode() not in names:
+            raw.append((name.encode(), value.encode()))
+    message["headers"] = raw
+    return any(k.lower() == b"content-type" and v.startswith(STREAMED) for k, v in raw)
+
+
+CHILDREN: dict[tuple[str, ...], tuple[Any, Any]] = {}
+
+
+def observe(method: str, route: str, status: int, seconds: float | None) -> None:
+    """Counts the request, and its duration unless it streamed (a stream lasts as long as its
+    client stays); label sets looked up once."""
+    labels = (method, route, str(status))
+    children = CHILDREN.get(labels)
+    if children is None:
+        children = CHILDREN[labels] = (REQUESTS.labels(*labels), LATENCY.labels(method, route))
+    children[0].inc()
+    if seconds is not None:
+        children[1].observe(seconds)
 
 
 class BodyLimit:
@@ -131,7 +154,7 @@ class BodyLimit:
         refused = head_refusal(scope, settings)
         if refused is not None:
             return await send_error(scope, receive, send, refused)
-        if scope["method"] in ("GET", "HEAD", "DELETE", "OPTIONS"):
+        if scope["method"] in BODILESS:
             return await self.app(scope, receive, send)
         is_upload = scope["method"] == "POST" and scope["path"] in UPLOAD_PATHS
         limit = settings.max_upload_bytes + UPLOAD_OVERHEAD if is_upload else settings.max_body_bytes

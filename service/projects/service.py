@@ -4,11 +4,13 @@ import hashlib
 import hmac
 import secrets
 
+import redis.asyncio
+
 from service import clock, ids
 from service.context import Context
 from service.errors import KeyNotFound, ProjectNotFound, Unauthorized
 from service.projects.models import ApiKey, ApiKeyCreated, KeyCreate, Project, ProjectCreate
-from service.store import keys
+from service.store import keys, records
 
 KEY_PREFIX = "ftm_"
 
@@ -57,6 +59,19 @@ def authenticate(ctx: Context, secret: str) -> tuple[Project, ApiKey]:
     key_id = ctx.redis.get(keys.api_key_hash(hash_key(secret)))
     record = ctx.store.get(ApiKey, key_id.decode()) if key_id else None
     project = ctx.store.get(Project, record.project_id) if record else None
+    return valid_key(project, record)
+
+
+async def authenticate_on_loop(client: redis.asyncio.Redis,
+                               secret: str) -> tuple[Project, ApiKey]:
+    """authenticate() through an asyncio client."""
+    key_id = await client.get(keys.api_key_hash(hash_key(secret)))
+    record = await records.get_on_loop(client, ApiKey, key_id.decode()) if key_id else None
+    project = await records.get_on_loop(client, Project, record.project_id) if record else None
+    return valid_key(project, record)
+
+
+def valid_key(project: Project | None, record: ApiKey | None) -> tuple[Project, ApiKey]:
     if record is None or record.revoked or project is None:
         raise Unauthorized("Invalid API key.", headers={"WWW-Authenticate": "Bearer"})
     return project, record

@@ -1,6 +1,7 @@
 """Token buckets in Redis, shared by every process: per-key rate limits and the provider cap."""
 
 import redis
+import redis.asyncio
 
 from service.clock import now_precise
 from service.store import keys
@@ -50,7 +51,7 @@ return tostring(taken) .. ' ' .. tostring(wait) .. ' ' .. tostring(tokens)
 class Bucket:
     """A bucket holding `capacity` tokens, refilled at `per_minute` tokens a minute."""
 
-    def __init__(self, client: redis.Redis, name: str, per_minute: float,
+    def __init__(self, client: redis.Redis | redis.asyncio.Redis, name: str, per_minute: float,
                  capacity: float | None = None, count_grants: bool = False) -> None:
         """With count_grants, the tokens taken are counted per second of the bucket's clock
         (kept an hour): in any n whole seconds, at most capacity + n × rate."""
@@ -73,5 +74,15 @@ class Bucket:
         and the tokens left in the bucket."""
         answer = self.batch_script(keys=[self.key],
                                    args=[self.rate, self.capacity, now_precise(), most])
-        taken, wait, left = (answer.decode() if isinstance(answer, bytes) else answer).split()
-        return int(taken), float(wait), float(left)
+        return taken_wait_left(answer)
+
+    async def take_up_to_on_loop(self, most: int) -> tuple[int, float, float]:
+        """take_up_to() when the bucket was made with an asyncio client."""
+        answer = await self.batch_script(keys=[self.key],
+                                         args=[self.rate, self.capacity, now_precise(), most])
+        return taken_wait_left(answer)
+
+
+def taken_wait_left(answer: bytes | str) -> tuple[int, float, float]:
+    taken, wait, left = (answer.decode() if isinstance(answer, bytes) else answer).split()
+    return int(taken), float(wait), float(left)

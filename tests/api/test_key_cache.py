@@ -8,6 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.api.app import create_app
+from service.api.callers import LEASE_SECONDS
 from tests.conftest import new_project_key
 
 
@@ -44,3 +45,19 @@ def test_rate_limit_is_one_limit_across_processes(client, other_process, setting
     statuses = [(client if i % 2 else other_process).get("/v1/datasets", headers=auth).status_code
                 for i in range(8)]
     assert statuses.count(200) == 5 and statuses[5:] == [429, 429, 429]
+
+
+@pytest.mark.parametrize("settings_overrides", [{"rate_limit_per_minute": 6000}])
+def test_a_lease_topped_up_ahead_never_holds_more_than_the_bucket_refills_in_its_life(
+        client, settings_overrides):
+    _, auth = new_project_key(client)
+    leases = client.app.state.callers.limits.leases
+    most = int(6000 / 60 * LEASE_SECONDS)
+    held = []
+    for _ in range(120):
+        response = client.get("/v1/datasets", headers=auth)
+        assert response.status_code == 200
+        assert int(response.headers["x-ratelimit-remaining-requests"]) <= 6000
+        held += [lease.tokens for lease in leases.values()]
+    assert held and max(held) <= most
+    assert max(held) > 1  # leases did grow past one token at a time

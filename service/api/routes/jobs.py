@@ -7,7 +7,7 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 from sse_starlette.sse import EventSourceResponse, ServerSentEvent
 
-from service.api.deps import ContextDep, ProjectDep
+from service.api.deps import BEARER, ContextDep, ProjectDep, caller_project
 from service.api.openapi import problems
 from service.api.pagination import After, Limit
 from service.errors import InvalidRequest
@@ -65,10 +65,11 @@ def list_jobs(request: Request, project: ProjectDep, ctx: ContextDep, limit: Lim
     return jobs.page(ctx, project.id, limit, after, status, model, metadata)
 
 
-@router.get("/{job_id}", response_model=Job)
-async def get_job(job_id: str, request: Request, project: ProjectDep) -> Response:
-    # The hottest read: on the event loop (no thread hop), serialized once (no second
-    # validation against response_model).
+@router.get("/{job_id}", response_model=Job, openapi_extra=BEARER)
+async def get_job(job_id: str, request: Request) -> Response:
+    # The hottest read: on the event loop (no thread hop), no dependency to resolve,
+    # serialized once (no second validation against response_model).
+    project = await caller_project(request)
     job = await jobs.get_on_loop(request.app.state.async_redis, project.id, job_id)
     return Response(job.model_dump_json(), media_type="application/json")
 
