@@ -5,6 +5,7 @@ import json
 import logging
 import re
 import sys
+import threading
 from typing import Any
 
 import orjson
@@ -50,8 +51,35 @@ class Routine(logging.Filter):
         return record.levelno >= self.level
 
 
+WRITE_LOCK = threading.Lock()
+
+
+def write_line(line: str) -> None:
+    """A whole line in one write, under one lock for the service's lines and the libraries':
+    lines from different threads never interleave."""
+    with WRITE_LOCK:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+
+
+class LineLogger:
+    """structlog's output: each rendered event through write_line."""
+
+    def msg(self, message: str) -> None:
+        write_line(message)
+
+    debug = info = warning = warn = error = critical = exception = fatal = log = msg
+
+
 class StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
-    """Writes to the sys.stdout of the moment, as structlog's own lines do."""
+    """Writes to the sys.stdout of the moment, as structlog's own lines do, through the same
+    lock."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            write_line(self.format(record))
+        except Exception:  # noqa: BLE001 - logging's contract: report a bad record, never raise
+            self.handleError(record)
 
     @property  # type: ignore[override]
     def stream(self) -> Any:
@@ -112,7 +140,7 @@ def configure(level: str = "INFO") -> None:
         wrapper_class=structlog.make_filtering_bound_logger(number),
         # Not cached: a later configure() (another app in the process) takes effect, and each
         # line goes to the sys.stdout of its moment.
-        logger_factory=structlog.PrintLoggerFactory(), cache_logger_on_first_use=False)
+        logger_factory=lambda *_: LineLogger(), cache_logger_on_first_use=False)
 
 
 log = structlog.get_logger()
