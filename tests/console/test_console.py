@@ -140,6 +140,7 @@ def test_fine_tuning_an_invalid_dataset_preselects_no_other(client, ctx, live_ur
     ready = chat_dataset(client, ctx, headers, 12)
     sign_in(page, live_url, key)
     # A file dropped on the upload area is uploaded, its progress shown until done.
+    expect(page.locator("#dropzone")).to_be_visible()
     page.evaluate(DROP, '{"messages": [{"role": "user", "content": "hi"}]}\nnope\n')
     page.get_by_label("Name", exact=True).fill("broken")
     page.get_by_role("button", name="Upload").click()

@@ -58,9 +58,11 @@ def test_jobs_finish_and_sweeps_live_on_after_redis_restarts(client, ctx, auth, 
         time.sleep(3)  # the outage itself, not a wait for anything
         own_redis.start()
         restarted = time.time()
-        for job_id in jobs:
-            provider_id = client.get(f"/v1/jobs/{job_id}", headers=auth).json()["provider"]
-            admin(emulator, f"jobs/{provider_id['job_id']}/stall", {"stalled": False})
+        for job_id in jobs:  # the first reads may still meet connections from before (503)
+            answer = wait_until(lambda job_id=job_id: (r := client.get(
+                f"/v1/jobs/{job_id}", headers=auth)).status_code == 200 and r, timeout=30)
+            admin(emulator, f"jobs/{answer.json()['provider']['job_id']}/stall",
+                  {"stalled": False})
         final = wait_until(lambda: (s := statuses(client, auth, jobs))
                            and all(x in ("succeeded", "failed") for x in s) and s, timeout=120)
         assert final == ["succeeded"] * 3
