@@ -47,6 +47,14 @@ STATUS_TEXT = {
     503: "A dependency (Redis, storage, the provider) is unavailable; retry later.",
 }
 STRING = {"type": "string"}
+
+
+def server_sent_events(description: str) -> dict[str, Any]:
+    """A text/event-stream answer: the schema is one event's fields (`data` as sent, a string)."""
+    return {"text/event-stream": {"schema": {
+        "type": "object", "description": description, "required": ["data"],
+        "properties": {"data": STRING, "event": STRING, "id": STRING,
+                       "retry": {"type": "integer"}}}}}
 HEADERS = {
     "X-Request-ID": {"description": "The request's id: the client's own when it sent one.",
                      "schema": STRING},

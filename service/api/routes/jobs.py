@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from sse_starlette.sse import EventSourceResponse, ServerSentEvent
 
 from service.api.deps import BEARER, ContextDep, ProjectDep, caller_project
-from service.api.openapi import problems
+from service.api.openapi import problems, server_sent_events
 from service.api.pagination import After, Limit
 from service.errors import InvalidRequest
 from service.jobs import events as job_events
@@ -111,7 +111,8 @@ def list_job_events(job_id: str, project: ProjectDep, ctx: ContextDep,
 
 
 @router.get("/{job_id}/events/stream", response_class=EventSourceResponse,
-            responses={200: {"content": {"text/event-stream": {}}}})
+            responses={200: {"content": server_sent_events(
+                "Each event: `id` the event id, `event` its type (or `end`), `data` its JSON.")}})
 async def stream_job_events(job_id: str, request: Request, project: ProjectDep, ctx: ContextDep,
                         after: After = None,
                         last_event_id: Annotated[str | None, Header()] = None) -> EventSourceResponse:

@@ -4,7 +4,7 @@ from fastapi import APIRouter, Response
 from fastapi.responses import StreamingResponse
 
 from service.api.deps import ContextDep, ProjectDep
-from service.api.openapi import problems
+from service.api.openapi import problems, server_sent_events
 from service.playground import chat, embeddings
 from service.playground.models import (
     ChatCompletion,
@@ -16,10 +16,10 @@ from service.playground.models import (
 router = APIRouter(prefix="/v1", tags=["playground"])
 JSON = "application/json"
 STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-CHAT_ANSWER: dict[int | str, dict[str, Any]] = {200: {"model": ChatCompletion, "content": {
-    "text/event-stream": {"schema": {"type": "string", "description": (
+CHAT_ANSWER: dict[int | str, dict[str, Any]] = {200: {
+    "model": ChatCompletion, "content": server_sent_events(
         "With stream: true, the provider's chunks as `data: {json}` events, then "
-        "`data: [DONE]`.")}}}}}
+        "`data: [DONE]`.")}}
 EMBEDDINGS_ANSWER: dict[int | str, dict[str, Any]] = {200: {"model": EmbeddingList}}
 
 
