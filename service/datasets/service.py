@@ -114,7 +114,8 @@ async def upload_dataset(ctx: Context, project_id: str, stream: AsyncIterator[by
             raise
         if stored is not None:
             ctx.storage.delete(name)
-            return get(ctx, project_id, orjson.loads(stored.body)["id"]), stored
+            # The first answer as it was, even if the dataset was deleted since.
+            return Dataset.model_validate_json(stored.body), stored
     fmt = DatasetFormat(declared) if declared != "auto" else guess_format(received.head)
     dataset = Dataset(id=dataset_id, created_at=clock.now(), updated_at=clock.now(),
                       project_id=project_id,

@@ -171,6 +171,17 @@ def test_upload_idempotency_replays_and_refuses_other_file(client, auth):
     assert len(client.get("/v1/datasets", headers=auth).json()["data"]) == 1
 
 
+def test_upload_replayed_after_its_dataset_was_deleted_answers_as_the_first_time(client, auth):
+    headers = {**auth, "Idempotency-Key": "up-deleted"}
+    first = upload(client, headers, chat_lines(12))
+    assert first.status_code == 201
+    assert client.delete(f"/v1/datasets/{first.json()['id']}", headers=auth).status_code == 200
+    again = upload(client, headers, chat_lines(12))
+    assert again.status_code == 201, again.text
+    assert again.json() == first.json()
+    assert again.headers["idempotent-replayed"] == "true"
+
+
 def test_content_streams_the_exact_bytes(client, ctx, auth):
     content = chat_lines(12)
     dataset = ready_dataset(client, ctx, auth, content)
