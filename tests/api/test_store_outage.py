@@ -7,42 +7,17 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from devtools import redis_server
-from tests.conftest import ADMIN_KEY, make_settings, new_project_key, server_choice
+from tests.conftest import ADMIN_KEY, OwnRedis, make_settings, new_project_key
 from tests.factories import chat_lines, upload, wait_until
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
 
 
-class Store:
-    """A Redis of this test's own, so stopping it leaves the other tests' server alone."""
-
-    def __init__(self, directory: Path) -> None:
-        self.port, self.directory = redis_server.free_port(), directory
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process = self.start()
-
-    def start(self):
-        return redis_server.start(self.port, self.directory, prefer=server_choice(),
-                                  appendonly=True)
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(10)
-
-
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    store = Store(tmp_path / "redis")
-    yield store
-    store.stop()
-
-
-@pytest.fixture
-def outage_client(store: Store, tmp_path: Path) -> Iterator[TestClient]:
+def outage_client(own_redis: OwnRedis, tmp_path: Path) -> Iterator[TestClient]:
     from service.api.app import create_app
 
-    settings = make_settings(store.url, tmp_path / "data")
+    settings = make_settings(own_redis.url, tmp_path / "data")
     with TestClient(create_app(settings)) as client:
         yield client
 
@@ -64,13 +39,13 @@ def calls(client: TestClient, auth: dict[str, str], dataset_id: str) -> dict[str
     }
 
 
-def test_routes_answer_503_while_redis_is_down_and_recover(store, outage_client):
+def test_routes_answer_503_while_redis_is_down_and_recover(own_redis, outage_client):
     client = outage_client
     _, auth = new_project_key(client)
     dataset_id = upload(client, auth, chat_lines(3)).json()["id"]
     assert client.get("/readyz").status_code == 200
 
-    store.stop()
+    own_redis.stop()
     for name, answer in calls(client, auth, dataset_id).items():
         assert answer.status_code == 503, (name, answer.text)
         assert answer.headers["content-type"] == "application/problem+json", name
@@ -79,7 +54,7 @@ def test_routes_answer_503_while_redis_is_down_and_recover(store, outage_client)
     ready = client.get("/readyz")
     assert ready.status_code == 503 and "redis" in ready.json()["detail"]
 
-    store.process = store.start()
+    own_redis.start()
     wait_until(lambda: client.get("/readyz").status_code == 200)
     assert client.get(f"/v1/datasets/{dataset_id}", headers=auth).status_code == 200
     after = calls(client, auth, dataset_id)

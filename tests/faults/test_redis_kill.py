@@ -11,9 +11,9 @@ import httpx
 import pytest
 
 from service.context import build_context
-from tests.conftest import ADMIN_KEY, make_settings
+from tests.conftest import ADMIN_KEY, OwnRedis, make_settings
 from tests.factories import chat_lines, run_tasks, wait_until
-from tests.faults.conftest import OwnRedis, serve_in_thread
+from tests.faults.conftest import serve_in_thread
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
 CLIENTS = 4

@@ -1,38 +1,13 @@
-"""Real worker processes and a Redis server a test may stop and start again."""
+"""Real worker processes, started and stopped whole."""
 
 import os
 import signal
 import subprocess
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from devtools import redis_server
 from service.settings import Settings
 from tests.conftest import EMULATOR_KEY, ROOT
-
-
-@dataclass
-class OwnRedis:
-    """A Redis-protocol server with AOF on, restartable on the same port and directory."""
-
-    folder: Path
-    port: int = field(default_factory=redis_server.free_port)
-    process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.process = redis_server.start(self.port, self.folder, appendonly=True,
-                                          log=self.folder.parent / "redis.log")
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(10)
-            self.process = None
 
 
 def worker_env(settings: Settings, emulator: str, **extra: str) -> dict[str, str]:

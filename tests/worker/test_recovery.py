@@ -2,7 +2,6 @@
 health check follows its sweep loop, and one worker at a time runs the sweeps."""
 
 import time
-from collections.abc import Iterator
 
 import pytest
 
@@ -10,21 +9,12 @@ from tests.factories import chat_dataset, wait_until
 from tests.jobs.test_follow import admin
 from tests.jobs.test_launch import create_job
 from tests.worker.processes import (
-    OwnRedis,
     check_worker,
     start_worker,
     stop_worker,
     worker_env,
 )
 from worker import health
-
-
-@pytest.fixture
-def own_redis(tmp_path) -> Iterator[OwnRedis]:
-    server = OwnRedis(tmp_path / "redis")
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -10,16 +10,13 @@ import pytest
 from devtools.redis_server import free_port
 from tests.conftest import ROOT, new_project_key
 from tests.factories import chat_lines, run_tasks, upload, wait_until
-from tests.worker.processes import OwnRedis, start_worker, stop_worker, worker_env
+from tests.worker.processes import start_worker, stop_worker, worker_env
 
 
 @pytest.fixture
-def redis_url(tmp_path):
+def redis_url(own_redis):
     """A server of its own: the worker processes here see no other test's queued work."""
-    server = OwnRedis(tmp_path / "redis")
-    server.start()
-    yield server.url
-    server.stop()
+    return own_redis.url
 
 
 # Sweeps every few seconds, not every second: on a loaded machine back-to-back sweeps in the
