@@ -71,7 +71,7 @@ class LineLogger:
     debug = info = warning = warn = error = critical = exception = fatal = log = msg
 
 
-class StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
+class StdoutHandler(logging.Handler):
     """Writes to the sys.stdout of the moment, as structlog's own lines do, through the same
     lock."""
 
@@ -81,13 +81,6 @@ class StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
         except Exception:  # noqa: BLE001 - logging's contract: report a bad record, never raise
             self.handleError(record)
 
-    @property  # type: ignore[override]
-    def stream(self) -> Any:
-        return sys.stdout
-
-    @stream.setter
-    def stream(self, _: Any) -> None:
-        pass
 
 
 def to_json(event: dict[str, Any], **_: Any) -> str:

@@ -5,6 +5,7 @@ from datetime import UTC
 import redis
 from prometheus_client import CollectorRegistry, Gauge, generate_latest
 from rq import Queue
+from rq.job import Job
 from rq.registry import FailedJobRegistry, StartedJobRegistry
 
 from service import clock
@@ -44,11 +45,16 @@ def cluster_metrics(ctx: Context) -> bytes:
     return generate_latest(CLUSTER)
 
 
+def queued_seconds(job: Job | None) -> float | None:
+    """How long a queued task has waited, None when it never was queued."""
+    if job is None or job.enqueued_at is None:
+        return None
+    queued = job.enqueued_at.replace(tzinfo=job.enqueued_at.tzinfo or UTC)
+    return max(0.0, clock.now_precise() - queued.timestamp())
+
+
 def oldest_age(queue: Queue) -> float:
     """Seconds since the task at the head of the queue was queued; 0 for an empty queue."""
     for job_id in queue.get_job_ids(0, 1):
-        job = queue.fetch_job(job_id)
-        if job is not None and job.enqueued_at is not None:
-            queued = job.enqueued_at.replace(tzinfo=job.enqueued_at.tzinfo or UTC)
-            return max(0.0, clock.now_precise() - queued.timestamp())
+        return queued_seconds(queue.fetch_job(job_id)) or 0.0
     return 0.0

@@ -5,16 +5,15 @@ import functools
 import inspect
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 import structlog
 from rq import get_current_job
-from rq.job import Job
 
 from service import tracing
 from service.logs import log
 from service.metrics import TASK_SECONDS, TASK_WAIT, TASKS
+from service.operations import queued_seconds
 
 
 def ids_of(signature: inspect.Signature, args: tuple[Any, ...],
@@ -23,13 +22,6 @@ def ids_of(signature: inspect.Signature, args: tuple[Any, ...],
     bound = signature.bind_partial(*args, **kwargs).arguments
     return {name: value for name, value in bound.items()
             if name.endswith("_id") and isinstance(value, str)}
-
-
-def queue_wait(job: Job | None) -> float | None:
-    if job is None or job.enqueued_at is None:
-        return None
-    enqueued = job.enqueued_at.replace(tzinfo=job.enqueued_at.tzinfo or UTC)
-    return max(0.0, (datetime.now(UTC) - enqueued).total_seconds())
 
 
 def task(routine: bool = False) -> Callable[[Callable[..., None]], Callable[..., None]]:
@@ -45,7 +37,7 @@ def task(routine: bool = False) -> Callable[[Callable[..., None]], Callable[...,
             context = {"request_id": meta.get("request_id"), "task": name,
                        "task_id": job.id if job is not None else None,
                        **ids_of(signature, args, kwargs)}
-            if (waited := queue_wait(job)) is not None:
+            if (waited := queued_seconds(job)) is not None:
                 TASK_WAIT.labels(name).observe(waited)
             started, outcome = time.perf_counter(), "failed"
             with (structlog.contextvars.bound_contextvars(

@@ -54,15 +54,9 @@ class KeyCache:
     def forget_secret(self, secret: str) -> None:
         self.entries.pop(projects.hash_key(secret), None)
 
-    def resolve(self, ctx: Context, secret: str) -> tuple[Project, ApiKey]:
-        """The project and key behind secret (Redis read when not remembered), or Unauthorized."""
-        known = self.remembered(secret)
-        if known is not None:
-            return known
-        return self.remember(secret, *projects.authenticate(ctx, secret))
-
     async def resolve_on_loop(self, client: AsyncRedis, secret: str) -> tuple[Project, ApiKey]:
-        """resolve() through an asyncio client."""
+        """The project and key behind secret (a Redis read when not remembered), or
+        Unauthorized."""
         known = self.remembered(secret)
         if known is not None:
             return known
@@ -125,23 +119,9 @@ class RateLimits:
         finally:
             lease.lock.release()
 
-    def take(self, ctx: Context, key_id: str) -> float:
-        """0.0 when the request may go on, else the seconds to wait."""
-        if self.take_leased(key_id):
-            return 0.0
-        per_minute = ctx.settings.rate_limit_per_minute
-        lease = self.leases.get(key_id) or self.leases.setdefault(key_id, Lease())
-        with lease.lock:
-            if lease.tokens > 0 and time.monotonic() < lease.until:
-                lease.tokens -= 1
-                lease.spent += 1
-                return 0.0
-            bucket = Bucket(ctx.redis, f"key:{key_id}", per_minute, capacity=per_minute)
-            size = lease.next_size(max(1, int(bucket.rate * LEASE_SECONDS)))
-            return lease.renew(size, *bucket.take_up_to(size))
-
     async def take_on_loop(self, client: AsyncRedis, ctx: Context, key_id: str) -> float:
-        """take() through an asyncio client; callers refill one key's lease one at a time."""
+        """0.0 when the request may go on, else the seconds to wait; callers refill one key's
+        lease one at a time."""
         if self.take_leased(key_id):
             return 0.0
         per_minute = ctx.settings.rate_limit_per_minute

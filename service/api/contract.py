@@ -5,6 +5,8 @@ from pydantic import BaseModel, Field
 PROBLEM_JSON = "application/problem+json"
 # The OpenAI-compatible routes answer errors in OpenAI's envelope, as OpenAI does.
 OPENAI_COMPATIBLE = ("/v1/chat/completions", "/v1/embeddings", "/v1/models")
+# POSTs that take no Idempotency-Key: the compatible routes, as OpenAI's, and provider webhooks.
+NOT_IDEMPOTENT = (*OPENAI_COMPATIBLE, "/v1/providers/")
 
 ERROR_CODES: dict[str, str] = {
     # Requests the service could not read.

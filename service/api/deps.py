@@ -5,7 +5,6 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from starlette.concurrency import run_in_threadpool
 
 from service.api.callers import Callers
 from service.context import Context
@@ -60,9 +59,7 @@ async def authenticate(request: Request, credentials: Credentials) -> Project:
                     raise RateLimited(max(1, math.ceil(wait)))
                 admitted = project, key_id
     else:
-        client = getattr(request.app.state, "async_redis", None)
-        if client is not None:
-            callers.refresh_ahead(client, ctx, secret, admitted[1])
+        callers.refresh_ahead(request.app.state.async_redis, ctx, secret, admitted[1])
     project, key_id = admitted
     request.state.project_id = project.id
     request.state.rate_headers = callers.limits.headers(key_id, ctx.settings.rate_limit_per_minute)
@@ -84,12 +81,10 @@ def client_address(request: Request) -> str:
 
 async def look_up(request: Request, ctx: Context, callers: Callers,
                   secret: str) -> tuple[Project, str, float]:
-    """The address's allowance, the key and a token from the shared bucket: on the event loop
-    when the app runs (its asyncio client), else in the thread pool."""
-    client = getattr(request.app.state, "async_redis", None)
+    """The address's allowance, the key and a token from the shared bucket, on the event loop
+    (the asyncio client the app's lifespan opens)."""
+    client = request.app.state.async_redis
     address = client_address(request)
-    if client is None:
-        return await run_in_threadpool(authenticate_in_redis, ctx, callers, secret, address)
     await throttle.check_on_loop(client, ctx, address)
     try:
         project, key = await callers.keys.resolve_on_loop(client, secret)
@@ -97,17 +92,6 @@ async def look_up(request: Request, ctx: Context, callers: Callers,
         await throttle.record_failure_on_loop(client, ctx, address)
         raise
     return project, key.id, await callers.limits.take_on_loop(client, ctx, key.id)
-
-
-def authenticate_in_redis(ctx: Context, callers: Callers, secret: str,
-                          address: str) -> tuple[Project, str, float]:
-    throttle.check(ctx, address)
-    try:
-        project, key = callers.keys.resolve(ctx, secret)
-    except Unauthorized:
-        throttle.record_failure(ctx, address)
-        raise
-    return project, key.id, callers.limits.take(ctx, key.id)
 
 
 def authenticate_admin(request: Request, ctx: ContextDep, credentials: Credentials) -> None:

@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service import idempotency
+from service.api.contract import NOT_IDEMPOTENT
 from service.api.problems import error_response
 from service.context import Context
 from service.errors import (
@@ -38,7 +39,6 @@ BODILESS = ("GET", "HEAD", "DELETE", "OPTIONS")
 
 UPLOAD_OVERHEAD = 1 << 20
 UPLOAD_PATHS = ("/v1/datasets",)
-NOT_IDEMPOTENT = ("/v1/chat/completions", "/v1/embeddings", "/v1/providers/")
 
 
 async def send_error(scope: Scope, receive: Receive, send: Send, exc: ServiceError) -> None:

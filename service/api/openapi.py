@@ -10,7 +10,13 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
-from service.api.contract import OPENAI_COMPATIBLE, PROBLEM_JSON, OpenAIError, Problem
+from service.api.contract import (
+    NOT_IDEMPOTENT,
+    OPENAI_COMPATIBLE,
+    PROBLEM_JSON,
+    OpenAIError,
+    Problem,
+)
 from service.datasets.pricing import PriceTable, load_prices
 
 TAGS = [
@@ -78,7 +84,6 @@ IDEMPOTENCY_KEY = {
                    "true`); with a different request it is `409 idempotency_key_reused`. Keys "
                    "live 24 h.",
     "schema": {"type": "string", "maxLength": 200}}
-NOT_IDEMPOTENT = (*OPENAI_COMPATIBLE, "/v1/providers/")
 
 
 # From each create operation's answer to what a client does next with what it made.

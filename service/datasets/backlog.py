@@ -37,10 +37,10 @@ def settle(pipe: Pipeline, dataset: Dataset) -> None:
     pipe.zrem(keys.datasets_awaiting(dataset.project_id), dataset.id)
 
 
-def queue_validation(ctx: Context, dataset_id: str) -> None:
-    overdue.expect(ctx, keys.datasets_due(), dataset_id, 0.0,
+def queue_validation(ctx: Context, dataset_id: str, delay: float = 0.0) -> None:
+    overdue.expect(ctx, keys.datasets_due(), dataset_id, delay,
                    ctx.settings.validation_overdue_seconds)
-    ctx.enqueue("validate_dataset", dataset_id)
+    ctx.enqueue("validate_dataset", dataset_id, delay=delay)
 
 
 def requeue_overdue(ctx: Context) -> int:

@@ -31,7 +31,7 @@ def validate(ctx: Context, dataset_id: str) -> None:
             update = inspect(ctx, dataset)
         except TokenizerUnavailable as exc:  # the host's fault, not the file's: try again later
             log.error("dataset.validation.deferred", dataset_id=dataset_id, encoding=exc.encoding)
-            ctx.enqueue("validate_dataset", dataset_id, delay=TOKENIZER_RETRY_SECONDS)
+            backlog.queue_validation(ctx, dataset_id, delay=TOKENIZER_RETRY_SECONDS)
             return
         except ServiceError as exc:
             update = {"status": DatasetStatus.invalid, "error": exc.detail}

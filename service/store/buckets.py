@@ -69,15 +69,9 @@ class Bucket:
                                  self.grants_prefix])
         return float(wait)
 
-    def take_up_to(self, most: int) -> tuple[int, float, float]:
-        """Take between 1 and most whole tokens; answer how many, or 0 and the seconds to wait,
-        and the tokens left in the bucket."""
-        answer = self.batch_script(keys=[self.key],
-                                   args=[self.rate, self.capacity, now_precise(), most])
-        return taken_wait_left(answer)
-
     async def take_up_to_on_loop(self, most: int) -> tuple[int, float, float]:
-        """take_up_to() when the bucket was made with an asyncio client."""
+        """Take between 1 and most whole tokens through an asyncio client; answer how many, or 0
+        and the seconds to wait, and the tokens left in the bucket."""
         answer = await self.batch_script(keys=[self.key],
                                          args=[self.rate, self.capacity, now_precise(), most])
         return taken_wait_left(answer)
