@@ -29,6 +29,7 @@ import psutil
 
 from bench.loadgen import load
 from devtools import redis_server
+from devtools.run import stop, wait_for
 from service import clock, ids
 from service.context import build_context
 from service.jobs.models import Job, JobStatus, SupervisedMethod
@@ -67,25 +68,8 @@ def start_app(name: str, processes: int, env: dict[str, str],
              "--port", str(port), "--no-access-log", "--workers", str(processes)],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{url}/openapi.json", timeout=2).status_code == 200:
-                return process, url
-        except httpx.HTTPError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"{name} did not start; see {logs}")
-        time.sleep(0.2)
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    wait_for(f"{url}/openapi.json", process, f"{name} (its log: {logs})")
+    return process, url
 
 
 def cpu_seconds(process: subprocess.Popen[bytes]) -> float:

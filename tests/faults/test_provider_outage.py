@@ -2,7 +2,6 @@
 one running, one queued at the provider, one launching. They wait, then all succeed, with one
 provider job each and no event recorded twice."""
 
-import os
 import time
 from collections import Counter
 
@@ -14,7 +13,7 @@ from tests.conftest import EMULATOR_KEY
 from tests.factories import chat_dataset, wait_until
 from tests.jobs.test_follow import admin
 from tests.jobs.test_launch import create_job, status_of
-from tests.worker.processes import start_worker, stop_worker
+from tests.worker.processes import start_worker, stop_worker, worker_env
 
 MAX_RETRIES = 2
 DOWN = {"error_fraction": 1.0, "error_status": 503, "retry_after_ms": 10}
@@ -29,12 +28,10 @@ def settings_overrides(settings_overrides):
 @pytest.fixture
 def worker(settings, emulator, tmp_path):
     log = tmp_path / "worker.log"
-    env = {**os.environ, "FTM_REDIS_URL": settings.redis_url, "FTM_DATA_DIR": str(settings.data_dir),
-           "FTM_ADMIN_KEY": settings.admin_key.get_secret_value(), "OPENAI_BASE_URL": emulator,
-           "OPENAI_API_KEY": EMULATOR_KEY, "FTM_LOG_LEVEL": "INFO",
-           "FTM_OPENAI_MAX_RETRIES": str(MAX_RETRIES), "FTM_OPENAI_RETRY_BASE_SECONDS": "0.01",
-           "FTM_PROVIDER_RETRY_SECONDS": "0.5", "FTM_SYNC_SWEEP_SECONDS": "1",
-           "FTM_SYNC_INTERVAL_RUNNING_SECONDS": "0.2", "FTM_SYNC_INTERVAL_QUEUED_SECONDS": "0.2"}
+    env = worker_env(settings, emulator, FTM_OPENAI_MAX_RETRIES=str(MAX_RETRIES),
+                     FTM_OPENAI_RETRY_BASE_SECONDS="0.01", FTM_PROVIDER_RETRY_SECONDS="0.5",
+                     FTM_SYNC_INTERVAL_RUNNING_SECONDS="0.2",
+                     FTM_SYNC_INTERVAL_QUEUED_SECONDS="0.2")
     process = start_worker(env, log)
     yield process
     stop_worker(process)  # never left behind to take the next tests' tasks

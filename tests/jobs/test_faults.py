@@ -12,7 +12,7 @@ from tests.conftest import EMULATOR_KEY
 from tests.factories import chat_dataset, wait_until
 from tests.jobs.test_follow import admin
 from tests.jobs.test_launch import create_job
-from tests.worker.processes import start_worker, stop_worker
+from tests.worker.processes import start_worker, stop_worker, worker_env
 
 JOBS = int(os.environ.get("FTM_TEST_FAULT_JOBS", "50"))
 CAP_PER_MINUTE = 3000
@@ -27,12 +27,10 @@ def settings_overrides(settings_overrides):
 @pytest.fixture
 def workers(settings, emulator, tmp_path):
     log = tmp_path / "workers.log"
-    env = {**os.environ, "FTM_REDIS_URL": settings.redis_url, "FTM_DATA_DIR": str(settings.data_dir),
-           "FTM_ADMIN_KEY": settings.admin_key.get_secret_value(), "OPENAI_BASE_URL": emulator,
-           "OPENAI_API_KEY": EMULATOR_KEY, "FTM_LOG_LEVEL": "WARNING",
-           "FTM_OPENAI_REQUESTS_PER_MINUTE": str(CAP_PER_MINUTE), "FTM_OPENAI_MAX_RETRIES": "8",
-           "FTM_OPENAI_RETRY_BASE_SECONDS": "0.05", "FTM_SYNC_SWEEP_SECONDS": "1",
-           "FTM_SYNC_INTERVAL_RUNNING_SECONDS": "0.5", "FTM_SYNC_INTERVAL_QUEUED_SECONDS": "0.5"}
+    env = worker_env(settings, emulator, FTM_LOG_LEVEL="WARNING",
+                     FTM_OPENAI_REQUESTS_PER_MINUTE=str(CAP_PER_MINUTE),
+                     FTM_OPENAI_MAX_RETRIES="8", FTM_SYNC_INTERVAL_RUNNING_SECONDS="0.5",
+                     FTM_SYNC_INTERVAL_QUEUED_SECONDS="0.5")
     procs = [start_worker(env, log, *(["--no-cron"] if i else [])) for i in range(2)]
     yield procs
     for proc in procs:  # never left behind to take the next tests' tasks

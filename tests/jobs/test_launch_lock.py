@@ -39,4 +39,4 @@ def test_a_launch_killed_midway_blocks_recovery_for_the_short_ttl_only(client, c
     assert worker.returncode == 0, worker.stderr[-2000:]
     assert ctx.redis.get("ftm:fault:launch.after_upload") == b"1"
     left = ctx.redis.pttl(f"ftm:lock:launch:{job['id']}")
-    assert left <= settings.launch_lock_seconds * 1000 <= 30_000
+    assert 0 < left <= settings.launch_lock_seconds * 1000 <= 30_000  # held, and not for ever

@@ -73,6 +73,8 @@ def test_tracing_is_off_by_default(client, ctx, auth, monkeypatch):
     tracing.configure("test")
     assert tracing.carrier() == {}
     dataset = chat_dataset(client, ctx, auth, 20)
-    client.post("/v1/jobs", headers=auth, json={
+    created = client.post("/v1/jobs", headers=auth, json={
         "model": "gpt-4o-mini-2024-07-18", "training_dataset": dataset})
-    assert all("trace" not in job.meta for job in ctx.queue.get_jobs())
+    assert created.status_code == 202, created.text
+    [launch] = ctx.queue.get_jobs()
+    assert "trace" not in launch.meta
