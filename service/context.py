@@ -15,11 +15,7 @@ from service.provider.gateway import Gateway
 from service.settings import Settings
 from service.storage import Storage, build_storage
 from service.store.records import Store
-
-QUEUE_NAME = "ftm"  # launches, syncs, controls, webhooks, sweeps: small and urgent
-# Workers take from the first non-empty queue in this order: bulk work never holds up a launch.
-QUEUE_NAMES = (QUEUE_NAME, "ftm-validation", "ftm-evaluation")
-TASK_QUEUES = {"validate_dataset": "ftm-validation", "run_evaluation": "ftm-evaluation"}
+from service.tasks import QUEUE_NAME, QUEUE_NAMES, TASK_QUEUES, Task
 
 
 @dataclass(frozen=True)
@@ -48,10 +44,10 @@ class Context:
     def queue(self) -> Queue:
         return self.queues[0]
 
-    def queue_for(self, task: str) -> Queue:
+    def queue_for(self, task: Task) -> Queue:
         return self.queues[QUEUE_NAMES.index(TASK_QUEUES.get(task, QUEUE_NAME))]
 
-    def enqueue(self, task: str, *args: object, delay: float = 0.0, **options: object) -> None:
+    def enqueue(self, task: Task, *args: object, delay: float = 0.0, **options: object) -> None:
         """Queue `worker.tasks.<task>(*args)` by name, to run after delay seconds; the API
         never imports the worker. The task carries the request id and trace it was queued in."""
         name, queue = f"worker.tasks.{task}", self.queue_for(task)

@@ -14,6 +14,7 @@ from service import tracing
 from service.context import Context
 from service.logs import log
 from service.settings import Settings, load_settings
+from service.tasks import Task
 from worker import health, metrics
 from worker.context import current_context
 from worker.schedule import STORE_ERRORS, pause, run_cron
@@ -59,7 +60,7 @@ def work(ctx: Context, burst: bool, metrics_dir: Path | None = None) -> None:
         try:
             worker = metrics.MeteredWorker(ctx.queues, connection=ctx.redis)
             worker.metrics_dir = metrics_dir
-            ctx.enqueue("reconcile_jobs")  # after a (re)start, pick up whatever was in flight
+            ctx.enqueue(Task.reconcile_jobs)  # after a (re)start, pick up whatever was in flight
             worker.work(burst=burst, logging_level=ctx.settings.log_level.upper())
         except STORE_ERRORS as exc:
             log.warning("worker.store_unreachable", error=str(exc))

@@ -9,10 +9,11 @@ import time
 import redis
 from rq.scheduler import RQScheduler
 
-from service.context import QUEUE_NAMES, Context
+from service.context import Context
 from service.logs import log
 from service.settings import Settings
 from service.store import locks
+from service.tasks import QUEUE_NAMES, Task
 from worker import health
 from worker.context import current_context
 
@@ -22,17 +23,17 @@ MAX_BACKOFF_SECONDS = 15.0
 STORE_ERRORS = (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError, OSError)
 
 
-def sweeps(settings: Settings) -> list[tuple[str, int]]:
+def sweeps(settings: Settings) -> list[tuple[Task, int]]:
     """(task, interval in seconds). Sweeps lease what they take, so an overlap is harmless."""
-    return [("sync_due_jobs", settings.sync_sweep_seconds),
-            ("reconcile_jobs", settings.reconcile_seconds),
-            ("requeue_overdue_deliveries", 60),
-            ("requeue_overdue_validations",
+    return [(Task.sync_due_jobs, settings.sync_sweep_seconds),
+            (Task.reconcile_jobs, settings.reconcile_seconds),
+            (Task.requeue_overdue_deliveries, 60),
+            (Task.requeue_overdue_validations,
              max(5, min(30, int(settings.validation_overdue_seconds)))),
-            ("requeue_overdue_evaluations", 60),
-            ("requeue_overdue_pipelines", 60),
-            ("delete_expired_provider_files", 600),
-            ("remove_partial_uploads", min(600, settings.upload_max_seconds))]
+            (Task.requeue_overdue_evaluations, 60),
+            (Task.requeue_overdue_pipelines, 60),
+            (Task.delete_expired_provider_files, 600),
+            (Task.remove_partial_uploads, min(600, settings.upload_max_seconds))]
 
 
 def run_cron() -> None:

@@ -10,6 +10,7 @@ from service.context import Context
 from service.datasets.models import Dataset, DatasetStatus
 from service.errors import ValidationBacklog
 from service.store import keys
+from service.tasks import Task
 
 SETTLED = (DatasetStatus.ready, DatasetStatus.invalid)
 RETRY_AFTER_SECONDS = 30
@@ -40,7 +41,7 @@ def settle(pipe: Pipeline, dataset: Dataset) -> None:
 def queue_validation(ctx: Context, dataset_id: str, delay: float = 0.0) -> None:
     overdue.expect(ctx, keys.datasets_due(), dataset_id, delay,
                    ctx.settings.validation_overdue_seconds)
-    ctx.enqueue("validate_dataset", dataset_id, delay=delay)
+    ctx.enqueue(Task.validate_dataset, dataset_id, delay=delay)
 
 
 def requeue_overdue(ctx: Context) -> int:

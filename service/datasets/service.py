@@ -34,6 +34,7 @@ from service.jobs.models import TERMINAL, Job
 from service.logs import log
 from service.pagination import Page, take_page
 from service.store import keys
+from service.tasks import Task
 
 CHUNK = 1 << 16
 
@@ -129,7 +130,7 @@ async def upload_dataset(ctx: Context, project_id: str, stream: AsyncIterator[by
         """The record, its validation task and the answer to replay: never one without the rest,
         whenever the process dies."""
         expected(pipe)
-        ctx.enqueue("validate_dataset", dataset.id, pipeline=pipe)
+        ctx.enqueue(Task.validate_dataset, dataset.id, pipeline=pipe)
         if idempotency_key:
             body = orjson.dumps(dataset.model_dump(mode="json"))
             idempotency.complete(ctx, scope, idempotency_key, print_, 201,
@@ -238,7 +239,7 @@ def create_derived(ctx: Context, parent: Dataset, path: Path, *, name: str, deri
     if size <= ctx.settings.inline_validation_bytes:
         ingest.validate(ctx, dataset_id)
     else:
-        ctx.enqueue("validate_dataset", dataset_id)
+        ctx.enqueue(Task.validate_dataset, dataset_id)
     return get(ctx, parent.project_id, dataset_id)
 
 

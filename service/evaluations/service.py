@@ -31,6 +31,7 @@ from service.models import registry
 from service.pagination import Page, take_page
 from service.spreadsheet import safe_row
 from service.store import keys
+from service.tasks import Task
 
 OVERDUE_GRACE = 300.0  # seconds a queued run may wait for a worker before it counts as lost
 CSV_FIELDS = ("index", "model", "expected", "output", "predicted_label", "correct", "invalid",
@@ -68,7 +69,7 @@ def queue_run(ctx: Context, evaluation_id: str, delay: float = 0.0) -> None:
     options = {"retry": Retry(max=3), "job_timeout": int(ctx.settings.evaluation_slice_seconds)
                + 1800}
     overdue.expect(ctx, keys.evaluations_due(), evaluation_id, delay, OVERDUE_GRACE)
-    ctx.enqueue("run_evaluation", evaluation_id, delay=delay, **options)
+    ctx.enqueue(Task.run_evaluation, evaluation_id, delay=delay, **options)
 
 
 def requeue_overdue(ctx: Context) -> int:

@@ -25,6 +25,7 @@ from service.jobs.models import TERMINAL, Job, JobError, JobStatus, ProviderRef
 from service.jobs.service import provider_request
 from service.logs import log
 from service.store import keys, locks
+from service.tasks import Task
 
 PROVIDER = "openai"
 
@@ -54,7 +55,7 @@ def run(ctx: Context, job_id: str) -> None:
                            update={"error": error})
         except (ProviderUnavailable, ProviderRateLimited) as exc:
             log.warning("job.launch.retry_later", job_id=job_id, error=exc.code)
-            ctx.enqueue("launch_job", job_id, delay=ctx.settings.provider_retry_seconds)
+            ctx.enqueue(Task.launch_job, job_id, delay=ctx.settings.provider_retry_seconds)
 
 
 def launch(ctx: Context, job: Job) -> None:
@@ -247,7 +248,7 @@ def retry_waiting(ctx: Context) -> list[str]:
             continue
         heads.setdefault(job.model, job.id)
     for job_id in heads.values():
-        ctx.enqueue("launch_job", job_id)
+        ctx.enqueue(Task.launch_job, job_id)
     return list(heads.values())
 
 

@@ -43,6 +43,7 @@ from service.models import registry
 from service.pagination import Page, take_page
 from service.projects.models import Project
 from service.store import keys, records
+from service.tasks import Task
 from service.webhooks import targets
 
 METHOD: TypeAdapter[Method] = TypeAdapter(Method)
@@ -199,7 +200,7 @@ def create(ctx: Context, project: Project, body: JobCreate) -> Job | DryRun:
     faults.point(ctx, "jobs.create.recorded")
     events.record(ctx, job.id, "status", "Job created", data={"from": None, "to": "pending"})
     mark_due(ctx, job.id, now + 30)
-    ctx.enqueue("launch_job", job.id)
+    ctx.enqueue(Task.launch_job, job.id)
     return job
 
 
@@ -229,7 +230,7 @@ def track(ctx: Context, job: Job) -> Job:
     events.record(ctx, job.id, "status", f"Following provider job {provider_job_id}",
                   data={"from": None, "to": job.status})
     mark_due(ctx, job.id, 0)
-    ctx.enqueue("sync_job", job.id)
+    ctx.enqueue(Task.sync_job, job.id)
     return job
 
 
@@ -267,7 +268,7 @@ def cancel(ctx: Context, project_id: str, job_id: str) -> Job:
         cancelled = lifecycle.move(ctx, job_id, JobStatus.cancelled, reason="cancelled by the user")
         if cancelled is not None:
             return cancelled
-    ctx.enqueue("control_job", job.id, JobAction.cancel)
+    ctx.enqueue(Task.control_job, job.id, JobAction.cancel)
     return job
 
 
@@ -275,7 +276,7 @@ def pause(ctx: Context, project_id: str, job_id: str) -> Job:
     job = get(ctx, project_id, job_id)
     if job.status != JobStatus.running:
         raise InvalidJobState(f"Only a running job can be paused; this one is {job.status}.")
-    ctx.enqueue("control_job", job.id, JobAction.pause)
+    ctx.enqueue(Task.control_job, job.id, JobAction.pause)
     return job
 
 
@@ -283,5 +284,5 @@ def resume(ctx: Context, project_id: str, job_id: str) -> Job:
     job = get(ctx, project_id, job_id)
     if job.status != JobStatus.paused:
         raise InvalidJobState(f"Only a paused job can be resumed; this one is {job.status}.")
-    ctx.enqueue("control_job", job.id, JobAction.resume)
+    ctx.enqueue(Task.control_job, job.id, JobAction.resume)
     return job

@@ -20,6 +20,7 @@ from service.logs import log
 from service.metrics import SYNC_LAG
 from service.models import registry
 from service.store import keys, locks
+from service.tasks import Task
 from service.webhooks.service import notify
 
 CLAIM = """
@@ -43,7 +44,7 @@ def sweep(ctx: Context) -> int:
     for score in due[1::2]:
         SYNC_LAG.observe(max(0.0, now - float(score)))
     for start in range(0, len(claimed), SYNCS_PER_TASK):
-        ctx.enqueue("sync_jobs", claimed[start:start + SYNCS_PER_TASK], job_timeout=LEASE_SECONDS)
+        ctx.enqueue(Task.sync_jobs, claimed[start:start + SYNCS_PER_TASK], job_timeout=LEASE_SECONDS)
     launch.retry_waiting(ctx)
     return len(claimed)
 
@@ -65,7 +66,7 @@ def make_due_by_provider_job(ctx: Context, provider_job_id: str) -> bool:
     if job_id is None:
         return False
     schedule.mark_due(ctx, job_id.decode(), 0)
-    ctx.enqueue("sync_job", job_id.decode())
+    ctx.enqueue(Task.sync_job, job_id.decode())
     return True
 
 
@@ -125,7 +126,7 @@ def recover_launch(ctx: Context, job: Job) -> None:
     if (launch.pending_without_launch(job, clock.now(), ctx.settings.launch_lock_seconds)
             and not ctx.redis.exists(keys.lock("launch", job.id))):
         log.info("job.launch.requeued", job_id=job.id)
-        ctx.enqueue("launch_job", job.id)
+        ctx.enqueue(Task.launch_job, job.id)
     # A launch counts as lost only launch_lock_seconds after the job last changed: look no sooner.
     lost_at = job.updated_at + ctx.settings.launch_lock_seconds + 1
     schedule.mark_due(ctx, job.id,

@@ -20,6 +20,7 @@ from service.pipelines.models import (
 )
 from service.projects.models import Project
 from service.store import keys
+from service.tasks import Task
 
 OVERDUE_GRACE = 120.0  # seconds a queued advance may wait for a worker before it counts as lost
 
@@ -84,7 +85,7 @@ def queue_advance(ctx: Context, pipeline_id: str, delay: float = 0.0) -> None:
     """Queue the pipeline's next advance (after delay seconds); the sweep queues it again if the
     task is lost."""
     overdue.expect(ctx, keys.pipelines_due(), pipeline_id, delay, OVERDUE_GRACE)
-    ctx.enqueue("advance_pipeline", pipeline_id, delay=delay)
+    ctx.enqueue(Task.advance_pipeline, pipeline_id, delay=delay)
 
 
 def requeue_overdue(ctx: Context) -> int:

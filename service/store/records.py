@@ -1,7 +1,7 @@
 """Resources as JSON strings in Redis, indexed per project by creation time."""
 
 from collections.abc import Callable, Iterator
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Self, TypeVar
 
 import redis
 import redis.asyncio
@@ -49,6 +49,22 @@ class Record(BaseModel):
 
     def stored_json(self) -> str:
         return self.model_dump_json(context=STORED)
+
+    def evolve(self, **fields: Any) -> Self:
+        """A copy with `fields` changed, validated like the original; an unknown field is a
+        TypeError (model_copy(update=...) would keep it silently)."""
+        return evolve(self, **fields)
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def evolve(model: M, **fields: Any) -> M:
+    """`model` with `fields` changed and validated; refuses a field the model does not have."""
+    unknown = sorted(fields.keys() - type(model).model_fields.keys())
+    if unknown:
+        raise TypeError(f"{type(model).__name__} has no field {', '.join(unknown)}")
+    return type(model).model_validate({**dict(model), **fields})
 
 
 R = TypeVar("R", bound=Record)

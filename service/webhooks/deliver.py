@@ -17,6 +17,7 @@ from service.logs import log
 from service.metrics import WEBHOOK_DELIVERIES
 from service.settings import Settings
 from service.store import keys, locks
+from service.tasks import Task
 from service.webhooks import signing, targets
 from service.webhooks.models import Attempt, Delivery, DeliveryStatus
 
@@ -39,7 +40,7 @@ def queue(ctx: Context, delivery: Delivery, body: str) -> None:
                       {delivery.id: clock.now_precise()})
 
     ctx.store.create(delivery, delivery.project_id, extra=write)
-    ctx.enqueue("deliver_webhook", delivery.id)
+    ctx.enqueue(Task.deliver_webhook, delivery.id)
 
 
 def run(ctx: Context, delivery_id: str) -> None:
@@ -70,7 +71,7 @@ def run(ctx: Context, delivery_id: str) -> None:
         delivery = record(ctx, delivery_id, attempt, delay)
         WEBHOOK_DELIVERIES.labels(OUTCOMES[delivery.status]).inc()
         if delivery.status == DeliveryStatus.pending:
-            ctx.enqueue("deliver_webhook", delivery_id, delay=delay)
+            ctx.enqueue(Task.deliver_webhook, delivery_id, delay=delay)
         elif delivery.status == DeliveryStatus.failed:
             log.warning("webhook.delivery.failed", delivery_id=delivery_id,
                         attempts=delivery.attempts)
@@ -128,7 +129,7 @@ def postpone(ctx: Context, delivery_id: str, until: float) -> None:
     ctx.store.update(Delivery, delivery_id, lambda delivery: delivery.model_copy(
         update={"next_attempt_at": at}), extra=track_pending)
     # half a second late rather than a hair early: RQ floors the time to the second, as `run` does
-    ctx.enqueue("deliver_webhook", delivery_id, delay=max(0.0, at - clock.now_precise()) + 0.5)
+    ctx.enqueue(Task.deliver_webhook, delivery_id, delay=max(0.0, at - clock.now_precise()) + 0.5)
     log.info("webhook.delivery.postponed", delivery_id=delivery_id, until=at)
 
 
@@ -179,5 +180,5 @@ def requeue_overdue(ctx: Context, grace_seconds: float = 300) -> int:
     overdue = ctx.redis.zrangebyscore(keys.deliveries_pending(), "-inf",
                                       clock.now() - grace_seconds, start=0, num=OVERDUE_BATCH)
     for raw in overdue:
-        ctx.enqueue("deliver_webhook", raw.decode())
+        ctx.enqueue(Task.deliver_webhook, raw.decode())
     return len(overdue)
