@@ -73,14 +73,18 @@ def update_part(ctx: Context, evaluation_id: str, key: str, **changes: Any) -> B
 
 
 def advance(ctx: Context, evaluation: Evaluation, part: BatchPart) -> None:
-    if part.input_file_id is None:
-        part = update_part(ctx, evaluation.id, part.key,
-                           input_file_id=upload_input(ctx, evaluation, part).id)
-    if part.batch_id is None:
-        remote = find_batch(ctx, evaluation.id, part) or create_batch(ctx, evaluation, part)
+    input_file_id = part.input_file_id
+    if input_file_id is None:
+        input_file_id = upload_input(ctx, evaluation, part).id
+        part = update_part(ctx, evaluation.id, part.key, input_file_id=input_file_id)
+    batch_id = part.batch_id
+    if batch_id is None:
+        remote = (find_batch(ctx, evaluation.id, part)
+                  or create_batch(ctx, evaluation, part, input_file_id))
         faults.point(ctx, "evaluation.batch_created")
-        part = update_part(ctx, evaluation.id, part.key, batch_id=remote.id)
-    remote = ctx.provider.retrieve_batch(part.batch_id)
+        batch_id = remote.id
+        part = update_part(ctx, evaluation.id, part.key, batch_id=batch_id)
+    remote = ctx.provider.retrieve_batch(batch_id)
     counts = remote.request_counts
     answered = (counts.completed + counts.failed) if counts else 0
     part = update_part(ctx, evaluation.id, part.key, status=remote.status, answered=answered)
@@ -138,8 +142,9 @@ def find_batch(ctx: Context, evaluation_id: str, part: BatchPart) -> Batch | Non
     return None
 
 
-def create_batch(ctx: Context, evaluation: Evaluation, part: BatchPart) -> Batch:
-    remote = ctx.provider.create_batch(part.input_file_id, ENDPOINT, tag(evaluation.id, part),
+def create_batch(ctx: Context, evaluation: Evaluation, part: BatchPart,
+                 input_file_id: str) -> Batch:
+    remote = ctx.provider.create_batch(input_file_id, ENDPOINT, tag(evaluation.id, part),
                                        completion_window="24h")
     log.info("evaluation.batch.created", evaluation_id=evaluation.id, batch_id=remote.id,
              model=part.model, requests=part.count)

@@ -5,7 +5,7 @@ service's own. `OpenAIProvider` (service/provider/openai.py) sends every request
 import asyncio
 import random
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Protocol, TypeVar
 
@@ -145,7 +145,7 @@ class Page(Protocol[Item_co]):
     """One page of an SDK list: its items and the way to the next."""
 
     @property
-    def data(self) -> list[Item_co]: ...
+    def data(self) -> Sequence[Item_co]: ...
 
     def has_next_page(self) -> bool: ...
 
