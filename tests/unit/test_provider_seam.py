@@ -7,17 +7,15 @@ from pathlib import Path
 from tests.conftest import ROOT
 
 PROVIDER_PACKAGE = ROOT / "service" / "provider"
-SOURCE_TREES = ("service", "worker")
+SOURCE_TREES = ("service", "worker", "ftm", "devtools", "bench")
 SDKS = ("openai",)
 PROVIDER_NAMES = ("gateway", "provider")
 
 
-def imported_modules(node: ast.AST) -> list[str]:
+def imported_modules(node: ast.Import | ast.ImportFrom) -> list[str]:
     if isinstance(node, ast.Import):
         return [alias.name for alias in node.names]
-    if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-        return [node.module]
-    return []
+    return [node.module] if node.level == 0 and node.module else []
 
 
 def last_name(node: ast.expr) -> str | None:
@@ -30,14 +28,13 @@ def leaks(source: str) -> list[str]:
     """What the source does that only the provider package may: each leak with its line."""
     found: list[tuple[int, str]] = []
     for node in ast.walk(ast.parse(source)):
-        for module in imported_modules(node):
-            if module.split(".")[0] in SDKS:
-                found.append((node.lineno, f"imports {module}"))
-        if not isinstance(node, ast.Attribute):
-            continue
-        if node.attr == "gateway":
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            found += [(node.lineno, f"imports {module}") for module in imported_modules(node)
+                      if module.split(".")[0] in SDKS]
+        elif isinstance(node, ast.Attribute) and node.attr == "gateway":
             found.append((node.lineno, "uses the gateway (ask ctx.provider)"))
-        elif node.attr == "client" and last_name(node.value) in PROVIDER_NAMES:
+        elif (isinstance(node, ast.Attribute) and node.attr == "client"
+              and last_name(node.value) in PROVIDER_NAMES):
             found.append((node.lineno, "uses the provider's SDK client"))
     return [f"line {line}: {leak}" for line, leak in sorted(found)]
 
