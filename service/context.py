@@ -11,7 +11,8 @@ import structlog
 from rq import Queue
 
 from service import tracing
-from service.provider.gateway import Gateway
+from service.provider import build_provider
+from service.provider.base import Provider
 from service.settings import Settings
 from service.storage import Storage, build_storage
 from service.store.records import Store
@@ -32,8 +33,8 @@ class Context:
         return build_storage(self.settings)
 
     @cached_property
-    def gateway(self) -> Gateway:
-        return Gateway(self.settings, self.redis)
+    def provider(self) -> Provider:
+        return build_provider(self.settings, self.redis)
 
     @cached_property
     def queues(self) -> list[Queue]:

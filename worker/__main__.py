@@ -33,7 +33,7 @@ def main() -> None:
     ctx = current_context()
     # Every task runs in a fork of this process: build the provider client once, here, rather
     # than in each task (0.1-0.3 s of CPU a task: the SDK's lazy imports, a TLS context).
-    _ = ctx.gateway.client.fine_tuning.jobs.checkpoints, ctx.gateway.client.files
+    ctx.provider.prepare()
     tracing.configure("finetune-manager-worker")
     metrics_dir = metrics.prepare_dir() if ctx.settings.worker_metrics_port is not None else None
     exporter = start_exporter(ctx.settings, metrics_dir)

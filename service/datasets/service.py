@@ -197,7 +197,7 @@ def delete(ctx: Context, project_id: str, dataset_id: str) -> Deleted:
                            "wait for it to finish.")
     for file_id in dataset.provider_files.values():
         try:
-            ctx.gateway.call(ctx.gateway.client.files.delete, file_id)
+            ctx.provider.delete_file(file_id)
         except ProviderRejected:
             pass  # already gone on the provider
     ctx.store.bury(Dataset, dataset_id, project_id)

@@ -11,11 +11,11 @@ until every batch has ended and its output and error files are read into the pre
 
 import tempfile
 from collections.abc import Iterator
+from itertools import islice
 from pathlib import Path
 from typing import Any, Literal
 
 import orjson
-from openai.types import Batch, FileObject
 
 from service import faults
 from service.context import Context
@@ -23,6 +23,7 @@ from service.errors import ProviderRateLimited, ProviderRejected, ProviderUnavai
 from service.evaluations import examples, predictions, states
 from service.evaluations.models import BatchPart, Evaluation, parse_field, prediction_field
 from service.logs import log
+from service.provider.types import Batch, FileObject
 
 Outcome = Literal["finished", "wait", "stopped"]
 ENDPOINT = "/v1/chat/completions"
@@ -72,14 +73,18 @@ def update_part(ctx: Context, evaluation_id: str, key: str, **changes: Any) -> B
 
 
 def advance(ctx: Context, evaluation: Evaluation, part: BatchPart) -> None:
-    if part.input_file_id is None:
-        part = update_part(ctx, evaluation.id, part.key,
-                           input_file_id=upload_input(ctx, evaluation, part).id)
-    if part.batch_id is None:
-        remote = find_batch(ctx, evaluation.id, part) or create_batch(ctx, evaluation, part)
+    input_file_id = part.input_file_id
+    if input_file_id is None:
+        input_file_id = upload_input(ctx, evaluation, part).id
+        part = update_part(ctx, evaluation.id, part.key, input_file_id=input_file_id)
+    batch_id = part.batch_id
+    if batch_id is None:
+        remote = (find_batch(ctx, evaluation.id, part)
+                  or create_batch(ctx, evaluation, part, input_file_id))
         faults.point(ctx, "evaluation.batch_created")
-        part = update_part(ctx, evaluation.id, part.key, batch_id=remote.id)
-    remote = ctx.gateway.call(ctx.gateway.client.batches.retrieve, part.batch_id)
+        batch_id = remote.id
+        part = update_part(ctx, evaluation.id, part.key, batch_id=batch_id)
+    remote = ctx.provider.retrieve_batch(batch_id)
     counts = remote.request_counts
     answered = (counts.completed + counts.failed) if counts else 0
     part = update_part(ctx, evaluation.id, part.key, status=remote.status, answered=answered)
@@ -115,12 +120,11 @@ def upload_input(ctx: Context, evaluation: Evaluation, part: BatchPart) -> FileO
                                         "method": "POST", "url": ENDPOINT, "body": body}))
                 out.write(b"\n")
         size = path.stat().st_size
-        found = ctx.gateway.find_file("batch", name, size)
+        found = ctx.provider.find_file("batch", name, size)
         if found is not None:
             return found
         with path.open("rb") as file:
-            uploaded = ctx.gateway.call(ctx.gateway.client.files.create, file=(name, file),
-                                        purpose="batch")
+            uploaded = ctx.provider.upload_file(name, file, purpose="batch")
     log.info("evaluation.batch.uploaded", evaluation_id=evaluation.id, file_id=uploaded.id)
     return uploaded
 
@@ -131,22 +135,17 @@ def tag(evaluation_id: str, part: BatchPart) -> dict[str, str]:
 
 def find_batch(ctx: Context, evaluation_id: str, part: BatchPart) -> Batch | None:
     """A batch an interrupted run created but did not record, found by its tag."""
-    wanted, seen = tag(evaluation_id, part), 0
-    page = ctx.gateway.call(ctx.gateway.client.batches.list, limit=100)
-    while True:
-        for remote in page.data:
-            if (remote.metadata or {}) == wanted:
-                return remote
-        seen += len(page.data)
-        if seen >= BATCHES_CHECKED or not page.has_next_page():
-            return None
-        page = ctx.gateway.call(page.get_next_page)
+    wanted = tag(evaluation_id, part)
+    for remote in islice(ctx.provider.list_batches(page_size=100), BATCHES_CHECKED):
+        if (remote.metadata or {}) == wanted:
+            return remote
+    return None
 
 
-def create_batch(ctx: Context, evaluation: Evaluation, part: BatchPart) -> Batch:
-    remote = ctx.gateway.call(ctx.gateway.client.batches.create,
-                              input_file_id=part.input_file_id, endpoint=ENDPOINT,
-                              completion_window="24h", metadata=tag(evaluation.id, part))
+def create_batch(ctx: Context, evaluation: Evaluation, part: BatchPart,
+                 input_file_id: str) -> Batch:
+    remote = ctx.provider.create_batch(input_file_id, ENDPOINT, tag(evaluation.id, part),
+                                       completion_window="24h")
     log.info("evaluation.batch.created", evaluation_id=evaluation.id, batch_id=remote.id,
              model=part.model, requests=part.count)
     return remote
@@ -157,7 +156,7 @@ def collect(ctx: Context, evaluation: Evaluation, part: BatchPart, remote: Batch
     truths = {example.index: example.truth for example in part_examples(ctx, evaluation, part)}
     for file_id in (remote.output_file_id, remote.error_file_id):
         if file_id:
-            content = ctx.gateway.call(ctx.gateway.client.files.content, file_id)
+            content = ctx.provider.file_content(file_id)
             for line in content.iter_lines():
                 if line.strip():
                     store_line(ctx, evaluation.id, truths, orjson.loads(line))
@@ -202,7 +201,7 @@ def cancel_remote(ctx: Context, evaluation: Evaluation) -> None:
     for part in evaluation.batch_parts:
         if part.batch_id and not part.collected and part.status not in ENDED:
             try:
-                ctx.gateway.call(ctx.gateway.client.batches.cancel, part.batch_id)
+                ctx.provider.cancel_batch(part.batch_id)
             except ProviderRejected:
                 pass  # it ended meanwhile
             log.info("evaluation.batch.cancelled", evaluation_id=evaluation.id,

@@ -1,6 +1,6 @@
 """Online mode: ask each model for each example, `concurrency` requests in flight at most.
 
-Every request goes through the gateway (the deployment's shared rate cap and its retries).
+Every request goes through the provider (the deployment's shared rate cap and its retries).
 Each answer is stored the moment it arrives, and an example already answered is never asked
 again, so a run that dies anywhere loses at most the requests it had in flight. A watcher
 renews the run's lease, stops it when the client cancels, and ends the slice after
@@ -12,7 +12,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import openai
 import redis
 
 from service import faults
@@ -23,6 +22,7 @@ from service.evaluations.examples import Example
 from service.evaluations.lease import Lease
 from service.evaluations.models import Evaluation
 from service.logs import log
+from service.provider.base import ChatSession
 
 Outcome = Literal["finished", "more", "stopped"]
 FAULT_AFTER = 10  # answers stored by one run before the test fault point fires
@@ -32,7 +32,7 @@ FAULT_AFTER = 10  # answers stored by one run before the test fault point fires
 class Run:
     ctx: Context
     evaluation: Evaluation
-    client: openai.AsyncOpenAI
+    chat: ChatSession
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     reason: Literal["cancelled", "lost", "slice", "broken"] | None = None
     stored: int = 0
@@ -60,13 +60,13 @@ def run(ctx: Context, evaluation: Evaluation, lease: Lease) -> Outcome:
 
 
 async def run_async(ctx: Context, evaluation: Evaluation, lease: Lease) -> Outcome:
-    current = Run(ctx, evaluation, ctx.gateway.new_async_client())
+    current = Run(ctx, evaluation, ctx.provider.open_chat())
     watcher = asyncio.create_task(watch(current, lease))
     try:
         await ask_all(current)
     finally:
         watcher.cancel()
-        await current.client.close()
+        await current.chat.close()
     if current.broken is not None:
         raise current.broken
     log.info("evaluation.online.slice", evaluation_id=evaluation.id, stored=current.stored,
@@ -110,22 +110,13 @@ async def ask(run: Run, model: str, example: Example, semaphore: asyncio.Semapho
 
 
 async def complete(run: Run, body: dict[str, Any], truth: str) -> dict[str, Any]:
-    """The stored answer: the completion, or the error that outlived the gateway's retries."""
-    timing: dict[str, float] = {}
-
-    async def create(**request: Any) -> Any:
-        # Only the answered attempt is timed: not rate-cap waits, not failed attempts.
-        started = time.perf_counter()
-        completion = await run.client.chat.completions.create(**request)
-        timing["ms"] = (time.perf_counter() - started) * 1000
-        return completion
-
+    """The stored answer: the completion, or the error that outlived the provider's retries."""
     try:
-        completion = await run.ctx.gateway.acall(create, **body)
+        completion, ms = await run.chat.complete(body)
     except ProviderError as exc:
         return predictions.failed(truth, exc.code, exc.detail)
     output = completion.choices[0].message.content if completion.choices else None
-    return predictions.answered(truth, output, timing.get("ms"), completion.usage)
+    return predictions.answered(truth, output, ms, completion.usage)
 
 
 async def watch(run: Run, lease: Lease) -> None:

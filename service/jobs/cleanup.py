@@ -45,7 +45,7 @@ def delete_if_unused(ctx: Context, project_id: str, dataset_id: str, cutoff: int
             return 0
         for file_id in dataset.provider_files.values():
             try:
-                ctx.gateway.call(ctx.gateway.client.files.delete, file_id)
+                ctx.provider.delete_file(file_id)
             except ProviderRejected:
                 pass  # already gone on the provider
         ctx.store.update(Dataset, dataset_id, lambda d: d.model_copy(update={"provider_files": {}}))

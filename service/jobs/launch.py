@@ -7,8 +7,6 @@ provider job is tagged with metadata.ftm_job_id and looked for before one is cre
 
 import time
 
-from openai.types import FileObject
-from openai.types.fine_tuning import FineTuningJob
 from redis.client import Pipeline
 
 from service import clock, faults
@@ -24,6 +22,7 @@ from service.jobs import events, lifecycle, schedule
 from service.jobs.models import TERMINAL, Job, JobError, JobStatus, ProviderRef
 from service.jobs.service import provider_request
 from service.logs import log
+from service.provider.types import FileObject, FineTuningJob
 from service.store import keys, locks
 from service.tasks import Task
 
@@ -73,7 +72,7 @@ def launch(ctx: Context, job: Job) -> None:
         if current is None or current.status in TERMINAL:
             return  # cancelled while uploading: nothing was created
         request = provider_request(current, training_file, validation_file)
-        remote = ctx.gateway.call(ctx.gateway.client.fine_tuning.jobs.create, **request)
+        remote = ctx.provider.create_job(request)
         log.info("job.launch.created_provider_job", job_id=job.id, provider_job_id=remote.id)
     else:
         log.info("job.launch.reused_provider_job", job_id=job.id, provider_job_id=remote.id)
@@ -82,9 +81,7 @@ def launch(ctx: Context, job: Job) -> None:
 
 
 def find_provider_job(ctx: Context, job_id: str) -> FineTuningJob | None:
-    found = ctx.gateway.call(ctx.gateway.client.fine_tuning.jobs.list,
-                             metadata={"ftm_job_id": job_id}, limit=1)
-    return found.data[0] if found.data else None
+    return ctx.provider.find_job({"ftm_job_id": job_id})
 
 
 def record_launch(ctx: Context, job_id: str, remote: FineTuningJob) -> None:
@@ -101,7 +98,7 @@ def record_launch(ctx: Context, job_id: str, remote: FineTuningJob) -> None:
         job = ctx.store.update(Job, job_id, lambda j: j.model_copy(update={"provider": provider}))
         if job.status == JobStatus.cancelled and remote.status not in TERMINAL:
             log.info("job.launch.cancel_late_provider_job", job_id=job_id)
-            ctx.gateway.call(ctx.gateway.client.fine_tuning.jobs.cancel, remote.id)
+            ctx.provider.cancel_job(remote.id)
     schedule.mark_due(ctx, job_id, 0)
 
 
@@ -126,7 +123,7 @@ def ensure_uploaded(ctx: Context, dataset_id: str) -> str:
         if PROVIDER in dataset.provider_files:
             return dataset.provider_files[PROVIDER]
         name = provider_filename(dataset)
-        uploaded = (ctx.gateway.find_file("fine-tune", name, dataset.bytes)
+        uploaded = (ctx.provider.find_file("fine-tune", name, dataset.bytes)
                     or upload(ctx, dataset, name))
         faults.point(ctx, "launch.before_recording_file")
         ctx.store.update(Dataset, dataset_id, lambda d: d.model_copy(
@@ -137,7 +134,7 @@ def ensure_uploaded(ctx: Context, dataset_id: str) -> str:
 
 def is_on_provider(ctx: Context, file_id: str) -> bool:
     try:
-        ctx.gateway.call(ctx.gateway.client.files.retrieve, file_id)
+        ctx.provider.retrieve_file(file_id)
     except ProviderRejected as exc:
         if exc.provider_status == 404:
             return False
@@ -163,23 +160,15 @@ def upload(ctx: Context, dataset: Dataset, name: str) -> FileObject:
     if dataset.bytes > ctx.settings.openai_uploads_api_above_bytes:
         return upload_in_parts(ctx, dataset, name)
     with ctx.storage.reader(dataset.storage_name) as file:
-        return ctx.gateway.call(ctx.gateway.client.files.create, file=(name, file),
-                                purpose="fine-tune")
+        return ctx.provider.upload_file(name, file, purpose="fine-tune")
 
 
 def upload_in_parts(ctx: Context, dataset: Dataset, name: str) -> FileObject:
     """OpenAI's Uploads API: for files too large for one request."""
-    client = ctx.gateway.client
-    started = ctx.gateway.call(client.uploads.create, bytes=dataset.bytes, filename=name,
-                               mime_type="text/jsonl", purpose="fine-tune")
-    part_ids: list[str] = []
     with ctx.storage.reader(dataset.storage_name) as file:
-        while chunk := file.read(ctx.settings.openai_upload_part_bytes):
-            part = ctx.gateway.call(client.uploads.parts.create, started.id, data=chunk)
-            part_ids.append(part.id)
-    done = ctx.gateway.call(client.uploads.complete, started.id, part_ids=part_ids)
+        done = ctx.provider.upload_in_parts(name, file, dataset.bytes, purpose="fine-tune")
     if done.file is None:
-        raise FileNotProcessed(f"The provider did not complete upload {started.id}.")
+        raise FileNotProcessed(f"The provider did not complete upload {done.id}.")
     return done.file
 
 
@@ -187,7 +176,7 @@ def wait_until_processed(ctx: Context, file_ids: list[str]) -> None:
     deadline = time.monotonic() + ctx.settings.file_processing_timeout_seconds
     for file_id in file_ids:
         while True:
-            file = ctx.gateway.call(ctx.gateway.client.files.retrieve, file_id)
+            file = ctx.provider.retrieve_file(file_id)
             if file.status == "processed":
                 break
             if file.status == "error":

@@ -1,5 +1,8 @@
 """Reconcile with the provider: after a crash, or after Redis lost data, nothing is left behind."""
 
+from collections.abc import Iterator
+from itertools import islice
+
 from service import clock
 from service.context import Context
 from service.jobs import launch, schedule
@@ -7,6 +10,7 @@ from service.jobs import service as jobs
 from service.jobs.models import TERMINAL, Job
 from service.logs import log
 from service.projects.models import Project
+from service.provider.types import FineTuningJob
 from service.store import keys, locks
 
 PROVIDER_PAGE = 100
@@ -45,13 +49,5 @@ def reconcile(ctx: Context) -> dict[str, int]:
     return counts
 
 
-def provider_jobs(ctx: Context):  # type: ignore[no-untyped-def]
-    page = ctx.gateway.call(ctx.gateway.client.fine_tuning.jobs.list, limit=PROVIDER_PAGE)
-    seen = 0
-    while True:
-        for remote in page.data:
-            yield remote
-            seen += 1
-        if seen >= PROVIDER_JOBS_CHECKED or not page.has_next_page():
-            return
-        page = ctx.gateway.call(page.get_next_page)
+def provider_jobs(ctx: Context) -> Iterator[FineTuningJob]:
+    return islice(ctx.provider.list_jobs(page_size=PROVIDER_PAGE), PROVIDER_JOBS_CHECKED)

@@ -4,7 +4,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import orjson
-from openai.types.fine_tuning import FineTuningJob
 from pydantic import TypeAdapter
 from redis.asyncio import Redis as AsyncRedis
 from redis.client import Pipeline
@@ -42,6 +41,7 @@ from service.jobs.schedule import mark_due
 from service.models import registry
 from service.pagination import Page, take_page
 from service.projects.models import Project
+from service.provider.types import FineTuningJob
 from service.store import keys, records
 from service.tasks import Task
 from service.webhooks import targets
@@ -246,8 +246,7 @@ def import_job(ctx: Context, project: Project, body: JobImport) -> Job:
     if owner is not None and owner.project_id == project.id:
         raise ProviderJobAlreadyTracked(f"{body.provider_job_id} is already tracked.")
     try:
-        remote = ctx.gateway.call(ctx.gateway.client.fine_tuning.jobs.retrieve,
-                                  body.provider_job_id)
+        remote = ctx.provider.retrieve_job(body.provider_job_id)
     except ProviderRejected as exc:
         if exc.provider_status != 404:
             raise

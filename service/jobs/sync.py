@@ -7,7 +7,6 @@ import math
 from typing import Any
 
 import orjson
-from openai.types.fine_tuning import FineTuningJob, FineTuningJobEvent
 from rq.timeouts import JobTimeoutException
 
 from service import clock
@@ -19,6 +18,7 @@ from service.jobs.models import TERMINAL, Job, JobAction, JobError, JobProgress,
 from service.logs import log
 from service.metrics import SYNC_LAG
 from service.models import registry
+from service.provider.types import FineTuningJob, FineTuningJobEvent
 from service.store import keys, locks
 from service.tasks import Task
 from service.webhooks.service import notify
@@ -144,10 +144,9 @@ def interval(ctx: Context, job: Job) -> float:
 
 
 def sync_launched(ctx: Context, job: Job) -> Job:
-    client = ctx.gateway.client
     if job.cancel_requested and job.status not in TERMINAL:
         control(ctx, job, JobAction.cancel)
-    remote = ctx.gateway.call(client.fine_tuning.jobs.retrieve, job.provider.job_id)
+    remote = ctx.provider.retrieve_job(job.provider.job_id)
     new_events = pull_events(ctx, job)
     if any("checkpoint" in e.message.lower() for e in new_events) or remote.status == "succeeded":
         mirror_checkpoints(ctx, job)
@@ -194,22 +193,10 @@ def pull_events(ctx: Context, job: Job) -> list[FineTuningJobEvent]:
     """Provider events not seen yet, appended oldest first, each once."""
     log_ = events.log_of(ctx)
     fresh: list[FineTuningJobEvent] = []
-    after: str | None = None
-    while True:
-        options: dict[str, Any] = {"limit": EVENT_PAGE}
-        if after:
-            options["after"] = after
-        page = ctx.gateway.call(ctx.gateway.client.fine_tuning.jobs.list_events,
-                                job.provider.job_id, **options)
-        unseen = []
-        for event in page.data:
-            if log_.has_seen(job.id, event.id):
-                break
-            unseen.append(event)
-        fresh.extend(unseen)
-        if len(unseen) < len(page.data) or not page.has_more or not page.data:
+    for event in ctx.provider.list_events(job.provider.job_id, page_size=EVENT_PAGE):
+        if log_.has_seen(job.id, event.id):
             break
-        after = page.data[-1].id
+        fresh.append(event)
     for event in reversed(fresh):
         data = event.data if isinstance(event.data, dict) else {}
         kind = "metrics" if event.type == "metrics" else "message"
@@ -249,7 +236,7 @@ def finish_success(ctx: Context, job: Job, remote: FineTuningJob, update: dict[s
 def store_result_metrics(ctx: Context, job_id: str, file_id: str) -> None:
     """The provider's step_metrics.csv, kept as rows for the metrics route."""
     try:
-        content = ctx.gateway.call(ctx.gateway.client.files.content, file_id)
+        content = ctx.provider.file_content(file_id)
     except ProviderRejected:
         return
     rows = []
@@ -268,10 +255,9 @@ def number(value: str | None) -> float | int | None:
 
 
 def mirror_checkpoints(ctx: Context, job: Job) -> None:
-    page = ctx.gateway.call(ctx.gateway.client.fine_tuning.jobs.checkpoints.list,
-                            job.provider.job_id, limit=100)
     mirrored = []
-    for checkpoint in sorted(page.data, key=lambda c: c.step_number):
+    for checkpoint in sorted(ctx.provider.list_checkpoints(job.provider.job_id),
+                             key=lambda c: c.step_number):
         item = {"id": checkpoint.id, "step_number": checkpoint.step_number,
                 "fine_tuned_model_checkpoint": checkpoint.fine_tuned_model_checkpoint,
                 "metrics": checkpoint.metrics.model_dump(exclude_none=True),
@@ -301,11 +287,10 @@ def flag_stall(ctx: Context, job: Job) -> None:
 
 def control(ctx: Context, job: Job, action: JobAction) -> None:
     """Cancel, pause or resume at the provider; the next sync shows the new status."""
-    jobs_api = ctx.gateway.client.fine_tuning.jobs
-    call = {JobAction.cancel: jobs_api.cancel, JobAction.pause: jobs_api.pause,
-            JobAction.resume: jobs_api.resume}[action]
+    call = {JobAction.cancel: ctx.provider.cancel_job, JobAction.pause: ctx.provider.pause_job,
+            JobAction.resume: ctx.provider.resume_job}[action]
     try:
-        ctx.gateway.call(call, job.provider.job_id)
+        call(job.provider.job_id)
     except ProviderRejected as exc:
         log.info("job.control.refused", job_id=job.id, action=action, detail=exc.detail)
 

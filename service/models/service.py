@@ -57,7 +57,7 @@ def delete(ctx: Context, project_id: str, model: str) -> Deleted:
 def delete_on_provider(ctx: Context, model: str) -> None:
     """Delete model on the provider; gone there already counts as done."""
     try:
-        ctx.gateway.call(ctx.gateway.client.models.delete, model)
+        ctx.provider.delete_model(model)
     except ProviderRejected as exc:
         if exc.provider_status != 404:
             raise

@@ -1,16 +1,16 @@
-"""The one door to OpenAI: timeouts, retries with backoff honouring Retry-After, a request-rate
-cap shared by every process, and the SDK's errors mapped to the service's own."""
+"""The policy every OpenAI request goes through: retries with backoff honouring Retry-After, a
+request-rate cap shared by every process, metrics and spans, and the SDK's errors mapped to the
+service's own. `OpenAIProvider` (service/provider/openai.py) sends every request through it."""
 
 import asyncio
 import random
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import openai
 import redis
-from openai.types import FileObject
 from tenacity import AsyncRetrying, RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from service import tracing
@@ -34,6 +34,7 @@ from service.settings import Settings
 from service.store.buckets import Bucket
 
 T = TypeVar("T")
+Item_co = TypeVar("Item_co", covariant=True)
 MAX_RETRY_AFTER = 60.0
 CAPACITY_HINTS = ("job limit", "active job", "jobs limit", "concurrent")
 
@@ -140,25 +141,26 @@ def provider_error(exc: openai.APIStatusError) -> dict[str, object]:
             "code": body.get("code", exc.code)}
 
 
+class Page(Protocol[Item_co]):
+    """One page of an SDK list: its items and the way to the next."""
+
+    @property
+    def data(self) -> Sequence[Item_co]: ...
+
+    def has_next_page(self) -> bool: ...
+
+    def get_next_page(self) -> "Page[Item_co]": ...
+
+
 class Gateway:
-    """Every provider call goes through `call`/`acall`."""
+    """Every provider request goes through `call`/`acall`; lists that page through `each`."""
 
     def __init__(self, settings: Settings, client: redis.Redis) -> None:
-        key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else "missing"
-        options = {"api_key": key, "base_url": settings.openai_base_url,
-                   "organization": settings.openai_org_id,
-                   "timeout": settings.openai_timeout_seconds, "max_retries": 0}
-        self.client = openai.OpenAI(**options)  # type: ignore[arg-type]
-        self._async_options = options
         self.attempts = settings.openai_max_retries + 1
         self.base_delay = settings.openai_retry_base_seconds
         rpm = settings.openai_requests_per_minute
         self.bucket = Bucket(client, "openai", rpm, capacity=max(1.0, rpm / 60.0),
                              count_grants=True)
-
-    def new_async_client(self) -> openai.AsyncOpenAI:
-        """A client for the running event loop (httpx async clients are bound to one loop)."""
-        return openai.AsyncOpenAI(**self._async_options)  # type: ignore[arg-type]
 
     def backoff(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
@@ -204,17 +206,22 @@ class Gateway:
             raise to_service_error(exc) from None
         raise AssertionError("unreachable")
 
-    def find_file(self, purpose: str, name: str, size: int) -> FileObject | None:
-        """A usable provider file of that name and size: one an interrupted run uploaded but
-        did not record."""
-        page = self.call(self.client.files.list, purpose=purpose, limit=10000)
+    def pages(self, fn: Callable[..., Page[T]], *args: object,
+              **kwargs: object) -> Iterator[Page[T]]:
+        """The pages of the list fn(*args, **kwargs), each asked for only when the one before
+        is used up; each a request of its own under the policy."""
+        page = self.call(fn, *args, **kwargs)
         while True:
-            for file in page.data:
-                if file.filename == name and file.bytes == size and file.status != "error":
-                    return file
+            yield page
             if not page.has_next_page():
-                return None
+                return
             page = self.call(page.get_next_page)
+
+    def each(self, fn: Callable[..., Page[T]], *args: object, **kwargs: object) -> Iterator[T]:
+        """The items of every page of the list, in order; a caller that stops early asks for
+        no further page."""
+        for page in self.pages(fn, *args, **kwargs):
+            yield from page.data
 
     async def acall(self, fn: Callable[..., Awaitable[T]], *args: object,
                     **kwargs: object) -> T:
