@@ -10,8 +10,7 @@ from rq.registry import FailedJobRegistry, StartedJobRegistry
 
 from service import clock
 from service.context import Context
-from service.jobs.models import JobStatus
-from service.store import keys
+from service.jobs import index as job_index
 
 # Not in the process's default registry: every replica would report the same global value.
 CLUSTER = CollectorRegistry(auto_describe=True)
@@ -35,9 +34,8 @@ def refresh_gauges(ctx: Context) -> None:
         QUEUE_DEPTH.labels(queue.name, "started").set(StartedJobRegistry(queue=queue).count)
         QUEUE_DEPTH.labels(queue.name, "failed").set(FailedJobRegistry(queue=queue).count)
         QUEUE_AGE.labels(queue.name).set(oldest_age(queue))
-    counts = ctx.redis.hgetall(keys.jobs_by_status())
-    for status in JobStatus:
-        JOBS.labels(status.value).set(int(counts.get(status.value.encode(), 0)))
+    for status, count in job_index.status_counts(ctx).items():
+        JOBS.labels(status.value).set(count)
 
 
 def cluster_metrics(ctx: Context) -> bytes:

@@ -9,9 +9,10 @@ from service import clock
 from service.context import Context
 from service.datasets.models import Dataset
 from service.errors import ProviderRejected
+from service.jobs import index
 from service.jobs.models import TERMINAL, Job
 from service.logs import log
-from service.store import keys, locks
+from service.store import locks
 
 BATCH = 100
 
@@ -23,12 +24,12 @@ def delete_expired_provider_files(ctx: Context) -> int:
         return 0
     cutoff = clock.now() - retention
     deleted = 0
-    for raw in ctx.redis.zrangebyscore(keys.jobs_finished(), "-inf", cutoff, start=0, num=BATCH):
-        job = ctx.store.get(Job, raw.decode())
+    for job_id in index.finished_before(ctx, cutoff, BATCH):
+        job = ctx.store.get(Job, job_id)
         if job is not None:
             for dataset_id in filter(None, (job.training_dataset, job.validation_dataset)):
                 deleted += delete_if_unused(ctx, job.project_id, dataset_id, cutoff)
-        ctx.redis.zrem(keys.jobs_finished(), raw)
+        index.forget_finished(ctx, job_id)
     return deleted
 
 
@@ -48,7 +49,7 @@ def delete_if_unused(ctx: Context, project_id: str, dataset_id: str, cutoff: int
                 ctx.provider.delete_file(file_id)
             except ProviderRejected:
                 pass  # already gone on the provider
-        ctx.store.update(Dataset, dataset_id, lambda d: d.model_copy(update={"provider_files": {}}))
+        ctx.store.update(Dataset, dataset_id, lambda d: d.evolve(provider_files={}))
     log.info("dataset.provider_files_deleted", dataset_id=dataset_id,
              files=list(dataset.provider_files.values()))
     return len(dataset.provider_files)

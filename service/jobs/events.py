@@ -23,8 +23,3 @@ def record(ctx: Context, job_id: str, type_: EventType, message: str, *,
              "type": type_, "message": message, "data": data or {}, "source": source}
     return log_of(ctx).append(job_id, event, source_id)
 
-
-def record_status(ctx: Context, job_id: str, old: str, new: str, reason: str = "") -> None:
-    level: Level = "error" if new == "failed" else "info"
-    message = f"Status changed from {old} to {new}" + (f": {reason}" if reason else "")
-    record(ctx, job_id, "status", message, data={"from": old, "to": new}, level=level)

@@ -7,9 +7,7 @@ provider job is tagged with metadata.ftm_job_id and looked for before one is cre
 
 import time
 
-from redis.client import Pipeline
-
-from service import clock, faults
+from service import faults
 from service.context import Context
 from service.datasets.models import Dataset
 from service.errors import (
@@ -18,12 +16,12 @@ from service.errors import (
     ProviderRejected,
     ProviderUnavailable,
 )
-from service.jobs import events, lifecycle, schedule
+from service.jobs import capacity, lifecycle, states
 from service.jobs.models import TERMINAL, Job, JobError, JobStatus, ProviderRef
 from service.jobs.service import provider_request
 from service.logs import log
 from service.provider.types import FileObject, FineTuningJob
-from service.store import keys, locks
+from service.store import locks
 from service.tasks import Task
 
 PROVIDER = "openai"
@@ -41,12 +39,12 @@ def run(ctx: Context, job_id: str) -> None:
         job = ctx.store.get(Job, job_id)
         if job is None or job.status in TERMINAL or job.provider.job_id:
             return
-        if is_behind_capacity_queue(ctx, job):
+        if capacity.is_behind_capacity_queue(ctx, job):
             return
         try:
             launch(ctx, job)
         except ProviderCapacity as exc:
-            wait_for_capacity(ctx, job_id, exc.detail)
+            capacity.wait_for_capacity(ctx, job_id, exc.detail)
         except (ProviderRejected, FileNotProcessed) as exc:
             error = JobError(code=getattr(exc, "provider_code", None) or "launch_rejected",
                              message=str(exc), param=getattr(exc, "param", None))
@@ -85,25 +83,16 @@ def find_provider_job(ctx: Context, job_id: str) -> FineTuningJob | None:
 
 
 def record_launch(ctx: Context, job_id: str, remote: FineTuningJob) -> None:
-    """Record the provider job on the service job and make it due for its first sync."""
+    """Record the provider job on the service job, which makes it due for its first sync."""
     provider = ProviderRef(job_id=remote.id, training_file=remote.training_file,
                            validation_file=remote.validation_file,
                            result_files=list(remote.result_files or []))
-    ctx.redis.set(keys.job_by_provider(remote.id), job_id)
-    ctx.redis.zrem(keys.jobs_waiting_capacity(), job_id)
-    target = status_from_provider(remote.status)
-    moved = lifecycle.move(ctx, job_id, target, reason=f"provider job {remote.id}",
-                           update={"provider": provider, "pending_reason": None})
-    if moved is None:
-        job = ctx.store.update(Job, job_id, lambda j: j.model_copy(update={"provider": provider}))
-        if job.status == JobStatus.cancelled and remote.status not in TERMINAL:
-            log.info("job.launch.cancel_late_provider_job", job_id=job_id)
-            ctx.provider.cancel_job(remote.id)
-    schedule.mark_due(ctx, job_id, 0)
-
-
-def status_from_provider(status: str) -> JobStatus:
-    return JobStatus(status) if status in JobStatus.__members__ else JobStatus.running
+    job = lifecycle.move_or_update(ctx, job_id, states.from_provider(remote.status),
+                                   reason=f"provider job {remote.id}",
+                                   update={"provider": provider, "pending_reason": None}).after
+    if job.status == JobStatus.cancelled and remote.status not in TERMINAL:
+        log.info("job.launch.cancel_late_provider_job", job_id=job_id)
+        ctx.provider.cancel_job(remote.id)
 
 
 def ensure_uploaded(ctx: Context, dataset_id: str) -> str:
@@ -126,8 +115,8 @@ def ensure_uploaded(ctx: Context, dataset_id: str) -> str:
         uploaded = (ctx.provider.find_file("fine-tune", name, dataset.bytes)
                     or upload(ctx, dataset, name))
         faults.point(ctx, "launch.before_recording_file")
-        ctx.store.update(Dataset, dataset_id, lambda d: d.model_copy(
-            update={"provider_files": {**d.provider_files, PROVIDER: uploaded.id}}))
+        ctx.store.update(Dataset, dataset_id, lambda d: d.evolve(
+            provider_files={**d.provider_files, PROVIDER: uploaded.id}))
         log.info("dataset.uploaded_to_provider", dataset_id=dataset_id, file_id=uploaded.id)
         return uploaded.id
 
@@ -146,7 +135,7 @@ def forget_provider_file(ctx: Context, dataset_id: str, file_id: str) -> None:
     """The provider lost the dataset's file: the next launch uploads it again."""
     def drop(dataset: Dataset) -> Dataset:
         files = {k: v for k, v in dataset.provider_files.items() if v != file_id}
-        return dataset.model_copy(update={"provider_files": files})
+        return dataset.evolve(provider_files=files)
 
     ctx.store.update(Dataset, dataset_id, drop)
     log.warning("dataset.provider_file_gone", dataset_id=dataset_id, file_id=file_id)
@@ -185,65 +174,3 @@ def wait_until_processed(ctx: Context, file_ids: list[str]) -> None:
             if time.monotonic() > deadline:
                 raise ProviderUnavailable(f"The provider has not processed {file_id} yet.")
             time.sleep(1)
-
-
-def is_behind_capacity_queue(ctx: Context, job: Job) -> bool:
-    """Jobs refused for capacity launch in creation order: a later one waits behind them."""
-    created = creation_order(ctx, job.id)
-    waiting = ctx.redis.zrangebyscore(keys.jobs_waiting_capacity(), "-inf", created)
-    for raw_id in waiting:
-        other_id = raw_id.decode()
-        if other_id == job.id:
-            return False
-        other = ctx.store.get(Job, other_id)
-        if other is not None and other.model == job.model:
-            wait_for_capacity(ctx, job.id, f"waiting behind {other_id} for provider capacity")
-            return True
-    return False
-
-
-def creation_order(ctx: Context, job_id: str) -> float:
-    """When the job was created, to the microsecond (its index score), not in whole seconds."""
-    return ctx.redis.zscore(keys.all_index(Job.kind), job_id) or 0.0
-
-
-def wait_for_capacity(ctx: Context, job_id: str, why: str) -> None:
-    """Hold the job as pending until the provider has room; the sweep retries in order."""
-    def hold(job: Job) -> Job:
-        # The one move back (preparing → pending): the provider has no room for it yet.
-        return job.model_copy(update={"status": JobStatus.pending, "updated_at": clock.now(),
-                                      "pending_reason": "provider_capacity"})
-
-    def count(pipe: Pipeline, old: Job | None, new: Job) -> None:
-        if old is not None and old.status != new.status:
-            pipe.hincrby(keys.jobs_by_status(), old.status, -1)
-            pipe.hincrby(keys.jobs_by_status(), new.status, 1)
-
-    before = ctx.store.get(Job, job_id)
-    ctx.store.update(Job, job_id, hold, count)
-    if before is not None and before.status != JobStatus.pending:
-        events.record_status(ctx, job_id, before.status, JobStatus.pending, why)
-    ctx.redis.zadd(keys.jobs_waiting_capacity(), {job_id: creation_order(ctx, job_id)}, nx=True)
-    log.info("job.launch.waiting_for_capacity", job_id=job_id, reason=why)
-
-
-def retry_waiting(ctx: Context) -> list[str]:
-    """Queue a launch for the oldest job waiting for capacity, per model."""
-    heads: dict[str, str] = {}
-    for raw_id in ctx.redis.zrange(keys.jobs_waiting_capacity(), 0, 199):
-        job = ctx.store.get(Job, raw_id.decode())
-        if job is None or job.status in TERMINAL or job.provider.job_id:
-            ctx.redis.zrem(keys.jobs_waiting_capacity(), raw_id)
-            continue
-        heads.setdefault(job.model, job.id)
-    for job_id in heads.values():
-        ctx.enqueue(Task.launch_job, job_id)
-    return list(heads.values())
-
-
-def pending_without_launch(job: Job, now: int, after_seconds: int) -> bool:
-    """A job whose launch was lost (a worker died): the sweep queues it again."""
-    return (job.status in (JobStatus.pending, JobStatus.preparing) and job.provider.job_id is None
-            and job.pending_reason is None and now - job.updated_at > after_seconds)
-
-

@@ -5,9 +5,8 @@ import io
 from typing import Any
 
 from service.context import Context
-from service.jobs import events
+from service.jobs import events, index
 from service.jobs.models import Job
-from service.jobs.sync import read_json
 from service.spreadsheet import safe_row
 
 FIELDS = ("train_loss", "train_mean_token_accuracy", "valid_loss", "valid_mean_token_accuracy",
@@ -32,7 +31,7 @@ def rows(ctx: Context, job: Job) -> list[dict[str, Any]]:
     for event in events.log_of(ctx).all(job.id):
         if event["type"] == "metrics":
             fill(event["data"].get("step"), event["data"])
-    for result in read_json(ctx, job.id, "result_metrics"):
+    for result in index.result_metrics(ctx, job.id):
         fill(result.get("step"), result)
     return [by_step[step] for step in sorted(by_step)]
 

@@ -186,7 +186,7 @@ class Job(Record):
     kind: ClassVar[str] = "job"
     internal: ClassVar[frozenset[str]] = frozenset({
         "webhook_url", "imported", "cancel_requested", "last_activity_at", "stalled",
-        "sync_errors"})
+        "sync_errors", "provider_missing_since"})
     object: Literal["job"] = "job"
     project_id: str
     status: JobStatus = JobStatus.pending
@@ -216,6 +216,8 @@ class Job(Record):
     last_activity_at: int | None = None
     stalled: bool = False
     sync_errors: int = 0
+    # When the provider first answered 404 for the provider job; cleared by a good sync.
+    provider_missing_since: int | None = None
 
 
 class DryRun(BaseModel):

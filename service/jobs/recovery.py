@@ -5,13 +5,13 @@ from itertools import islice
 
 from service import clock
 from service.context import Context
-from service.jobs import launch, schedule
+from service.jobs import index, launch
 from service.jobs import service as jobs
 from service.jobs.models import TERMINAL, Job
 from service.logs import log
 from service.projects.models import Project
 from service.provider.types import FineTuningJob
-from service.store import keys, locks
+from service.store import locks
 
 PROVIDER_PAGE = 100
 PROVIDER_JOBS_CHECKED = 1000
@@ -24,8 +24,8 @@ def reconcile(ctx: Context) -> dict[str, int]:
         if not held:
             return counts
         for job in ctx.store.scan(Job, None):
-            if job.status not in TERMINAL and ctx.redis.zscore(keys.jobs_due(), job.id) is None:
-                schedule.mark_due(ctx, job.id, clock.now())
+            if job.status not in TERMINAL and not index.is_scheduled(ctx, job.id):
+                index.mark_due(ctx, job.id, clock.now())
                 counts["made_due"] += 1
         for remote in provider_jobs(ctx):
             tag = (remote.metadata or {}).get("ftm_job_id")
@@ -43,7 +43,7 @@ def reconcile(ctx: Context) -> dict[str, int]:
                 launch.record_launch(ctx, job.id, remote)
                 counts["recorded"] += 1
             elif job.status not in TERMINAL:
-                schedule.mark_due_sooner(ctx, job.id, clock.now())
+                index.mark_due_sooner(ctx, job.id, clock.now())
     if any(counts.values()):
         log.info("job.reconciled", **counts)
     return counts

@@ -23,7 +23,7 @@ from service.errors import (
     NotFound,
     ProviderRejected,
 )
-from service.jobs import events, lifecycle
+from service.jobs import events, index, lifecycle
 from service.jobs.models import (
     TERMINAL,
     DryRun,
@@ -37,12 +37,11 @@ from service.jobs.models import (
     ProviderRef,
     SupervisedMethod,
 )
-from service.jobs.schedule import mark_due
 from service.models import registry
 from service.pagination import Page, take_page
 from service.projects.models import Project
 from service.provider.types import FineTuningJob
-from service.store import keys, records
+from service.store import records
 from service.tasks import Task
 from service.webhooks import targets
 
@@ -191,7 +190,7 @@ def create(ctx: Context, project: Project, body: JobCreate) -> Job | DryRun:
                                    if body.validation_dataset else None)
         return DryRun(estimate=estimate, report=report, provider_request=request)
     def write(pipe: Pipeline) -> None:
-        count_new(pipe, job)
+        index.count_status_change(ctx, None, job.status, pipe)
         idempotency.complete_claimed(ctx, pipe, 202, [
             ("location", f"/v1/jobs/{job.id}"), ("content-type", "application/json")],
             orjson.dumps(job.model_dump(mode="json")))
@@ -199,7 +198,7 @@ def create(ctx: Context, project: Project, body: JobCreate) -> Job | DryRun:
     ctx.store.create(job, project.id, extra=write)
     faults.point(ctx, "jobs.create.recorded")
     events.record(ctx, job.id, "status", "Job created", data={"from": None, "to": "pending"})
-    mark_due(ctx, job.id, now + 30)
+    index.mark_due(ctx, job.id, now + 30)
     ctx.enqueue(Task.launch_job, job.id)
     return job
 
@@ -222,27 +221,23 @@ def track(ctx: Context, job: Job) -> Job:
     """Record a job that follows an existing provider job and sync it at once."""
     assert job.provider.job_id is not None
     provider_job_id = job.provider.job_id
-    def also(pipe: Pipeline) -> None:
-        pipe.set(keys.job_by_provider(provider_job_id), job.id)
-        count_new(pipe, job)
+    def index_it(pipe: Pipeline) -> None:
+        index.link_provider_job(ctx, provider_job_id, job.id, pipe)
+        index.count_status_change(ctx, None, job.status, pipe)
 
-    ctx.store.create(job, job.project_id, extra=also)
+    ctx.store.create(job, job.project_id, extra=index_it)
     events.record(ctx, job.id, "status", f"Following provider job {provider_job_id}",
                   data={"from": None, "to": job.status})
-    mark_due(ctx, job.id, 0)
+    index.mark_due(ctx, job.id, 0)
     ctx.enqueue(Task.sync_job, job.id)
     return job
-
-
-def count_new(pipe: Pipeline, job: Job) -> None:
-    pipe.hincrby(keys.jobs_by_status(), job.status, 1)
 
 
 def import_job(ctx: Context, project: Project, body: JobImport) -> Job:
     """Follow a provider job created elsewhere; the first sync fills it in. Another project's
     job is answered as one the provider does not know."""
-    tracked = ctx.redis.get(keys.job_by_provider(body.provider_job_id))
-    owner = ctx.store.get(Job, tracked.decode()) if tracked else None
+    tracked = index.job_of_provider_job(ctx, body.provider_job_id)
+    owner = ctx.store.get(Job, tracked) if tracked else None
     if owner is not None and owner.project_id == project.id:
         raise ProviderJobAlreadyTracked(f"{body.provider_job_id} is already tracked.")
     try:
@@ -261,7 +256,7 @@ def cancel(ctx: Context, project_id: str, job_id: str) -> Job:
     job = get(ctx, project_id, job_id)
     if job.status in TERMINAL:
         raise InvalidJobState(f"A {job.status} job cannot be cancelled.")
-    job = ctx.store.update(Job, job_id, lambda j: j.model_copy(update={"cancel_requested": True}))
+    job = ctx.store.update(Job, job_id, lambda j: j.evolve(cancel_requested=True))
     if job.provider.job_id is None:
         # A launch racing with this finds the job cancelled and cancels what it created.
         cancelled = lifecycle.move(ctx, job_id, JobStatus.cancelled, reason="cancelled by the user")

@@ -4,30 +4,26 @@ checkpoints and, at the end, the result file and the fine-tuned model."""
 import csv
 import io
 import math
+from dataclasses import dataclass
 from typing import Any
 
-import orjson
 from rq.timeouts import JobTimeoutException
 
 from service import clock
 from service.context import Context
 from service.datasets.pricing import load_prices
 from service.errors import ProviderError, ProviderRejected
-from service.jobs import events, launch, lifecycle, schedule
+from service.jobs import capacity, events, index, lifecycle, states
 from service.jobs.models import TERMINAL, Job, JobAction, JobError, JobProgress, JobStatus
 from service.logs import log
 from service.metrics import SYNC_LAG
 from service.models import registry
 from service.provider.types import FineTuningJob, FineTuningJobEvent
-from service.store import keys, locks
+from service.store import locks
+from service.store.records import evolve
 from service.tasks import Task
 from service.webhooks.service import notify
 
-CLAIM = """
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'WITHSCORES', 'LIMIT', 0, ARGV[2])
-for i = 1, #due, 2 do redis.call('ZADD', KEYS[1], 'XX', ARGV[3], due[i]) end
-return due
-"""
 LEASE_SECONDS = 120
 BATCH = 500
 EVENT_PAGE = 100
@@ -39,13 +35,13 @@ def sweep(ctx: Context) -> int:
     """Queue syncs for the due jobs, a few a task; each job is leased so a lost task costs one
     lease, not a job."""
     now = clock.now_precise()
-    due = ctx.redis.eval(CLAIM, 1, keys.jobs_due(), now, BATCH, now + LEASE_SECONDS)
-    claimed = [raw.decode() for raw in due[::2]]
-    for score in due[1::2]:
-        SYNC_LAG.observe(max(0.0, now - float(score)))
+    due = index.claim_due(ctx, now, BATCH, now + LEASE_SECONDS)
+    claimed = [job_id for job_id, _ in due]
+    for _, due_at in due:
+        SYNC_LAG.observe(max(0.0, now - due_at))
     for start in range(0, len(claimed), SYNCS_PER_TASK):
         ctx.enqueue(Task.sync_jobs, claimed[start:start + SYNCS_PER_TASK], job_timeout=LEASE_SECONDS)
-    launch.retry_waiting(ctx)
+    capacity.retry_waiting(ctx)
     return len(claimed)
 
 
@@ -62,11 +58,11 @@ def sync_each(ctx: Context, job_ids: list[str]) -> None:
 
 def make_due_by_provider_job(ctx: Context, provider_job_id: str) -> bool:
     """An inbound provider webhook: sync that job at once."""
-    job_id = ctx.redis.get(keys.job_by_provider(provider_job_id))
+    job_id = index.job_of_provider_job(ctx, provider_job_id)
     if job_id is None:
         return False
-    schedule.mark_due(ctx, job_id.decode(), 0)
-    ctx.enqueue(Task.sync_job, job_id.decode())
+    index.mark_due(ctx, job_id, 0)
+    ctx.enqueue(Task.sync_job, job_id)
     return True
 
 
@@ -77,7 +73,7 @@ def sync(ctx: Context, job_id: str) -> None:
             return
         job = ctx.store.get(Job, job_id)
         if job is None or (job.status in TERMINAL and job.provider.job_id is None):
-            schedule.forget(ctx, job_id)
+            index.forget_due(ctx, job_id)
             return
         if job.provider.job_id is None:
             recover_launch(ctx, job)
@@ -88,16 +84,15 @@ def sync(ctx: Context, job_id: str) -> None:
             if is_missing(exc) and fail_when_gone(ctx, job):
                 return
             failures = job.sync_errors + 1
-            ctx.store.update(Job, job_id, lambda j: j.model_copy(update={"sync_errors": failures}))
+            ctx.store.update(Job, job_id, lambda j: j.evolve(sync_errors=failures))
             log.warning("job.sync.failed", job_id=job_id, error=exc.code, failures=failures)
             backoff = ctx.settings.provider_retry_seconds * 2 ** (failures - 1)
-            schedule.mark_due(ctx, job_id, clock.now_precise() + min(300, backoff))
+            index.mark_due(ctx, job_id, clock.now_precise() + min(300, backoff))
             return
         if job.status in TERMINAL:
-            schedule.forget(ctx, job_id)
+            index.forget_due(ctx, job_id)
         else:
-            schedule.mark_due(ctx, job_id, clock.now_precise() + interval(ctx, job))
-        ctx.redis.delete(keys.record_part("job", job_id, "provider_missing_since"))
+            index.mark_due(ctx, job_id, clock.now_precise() + interval(ctx, job))
 
 
 def is_missing(exc: ProviderError) -> bool:
@@ -107,30 +102,30 @@ def is_missing(exc: ProviderError) -> bool:
 def fail_when_gone(ctx: Context, job: Job) -> bool:
     """A provider job answering 404 for longer than the grace period is gone (the provider lost
     it): the job fails with provider_job_not_found. Answer whether it did."""
-    key = keys.record_part("job", job.id, "provider_missing_since")
-    ctx.redis.set(key, clock.now(), nx=True)
-    missing_for = clock.now() - int(ctx.redis.get(key) or clock.now())
+    noticed = ctx.store.update(Job, job.id, lambda j: j if j.provider_missing_since is not None
+                               else j.evolve(provider_missing_since=clock.now()))
+    missing_for = clock.now() - (noticed.provider_missing_since or clock.now())
     if missing_for < ctx.settings.provider_missing_grace_seconds:
         return False
     message = (f"The provider has had no job {job.provider.job_id} for {missing_for} s; it was "
                "lost on the provider's side.")
     lifecycle.move(ctx, job.id, JobStatus.failed, reason=message, update={
-        "error": JobError(code="provider_job_not_found", message=message, param=None)})
-    schedule.forget(ctx, job.id)
-    ctx.redis.delete(key)
+        "error": JobError(code="provider_job_not_found", message=message, param=None),
+        "provider_missing_since": None})
+    index.forget_due(ctx, job.id)
     log.warning("job.sync.provider_job_gone", job_id=job.id, missing_seconds=missing_for)
     return True
 
 
 def recover_launch(ctx: Context, job: Job) -> None:
-    if (launch.pending_without_launch(job, clock.now(), ctx.settings.launch_lock_seconds)
-            and not ctx.redis.exists(keys.lock("launch", job.id))):
+    if (states.pending_without_launch(job, clock.now(), ctx.settings.launch_lock_seconds)
+            and not locks.is_held(ctx.redis, "launch", job.id)):
         log.info("job.launch.requeued", job_id=job.id)
         ctx.enqueue(Task.launch_job, job.id)
     # A launch counts as lost only launch_lock_seconds after the job last changed: look no sooner.
     lost_at = job.updated_at + ctx.settings.launch_lock_seconds + 1
-    schedule.mark_due(ctx, job.id,
-                      max(clock.now() + ctx.settings.sync_interval_queued_seconds, lost_at))
+    index.mark_due(ctx, job.id,
+                   max(clock.now() + ctx.settings.sync_interval_queued_seconds, lost_at))
 
 
 def interval(ctx: Context, job: Job) -> float:
@@ -138,43 +133,94 @@ def interval(ctx: Context, job: Job) -> float:
     settings = ctx.settings
     base = (settings.sync_interval_running_seconds if job.status == JobStatus.running
             else settings.sync_interval_queued_seconds)
-    active = ctx.redis.zcard(keys.jobs_due())
+    active = index.scheduled_count(ctx)
     floor = active * REQUESTS_PER_SYNC / (settings.openai_requests_per_minute / 60) * 1.25
     return max(base, floor)
+
+
+@dataclass(frozen=True)
+class Observed:
+    """What a sync read: the provider job, its events new to the log, the newest metrics and,
+    once it succeeded with trained tokens, the training price per million tokens."""
+
+    remote: FineTuningJob
+    new_events: list[FineTuningJobEvent]
+    progress: JobProgress | None
+    price_per_million: float | None
+
+
+@dataclass(frozen=True)
+class SyncChange:
+    """What a sync changes on the job: the statuses it passed through, the one it reached and
+    the fields to write."""
+
+    passed: list[JobStatus]
+    target: JobStatus
+    fields: dict[str, Any]
 
 
 def sync_launched(ctx: Context, job: Job) -> Job:
     if job.cancel_requested and job.status not in TERMINAL:
         control(ctx, job, JobAction.cancel)
+    observed = observe(ctx, job)
+    return apply(ctx, job, observed, change_from(job, observed, clock.now()))
+
+
+def observe(ctx: Context, job: Job) -> Observed:
+    """Read the provider job, mirroring its new events (and checkpoints) into the job's log."""
     remote = ctx.provider.retrieve_job(job.provider.job_id)
     new_events = pull_events(ctx, job)
     if any("checkpoint" in e.message.lower() for e in new_events) or remote.status == "succeeded":
         mirror_checkpoints(ctx, job)
-    now = clock.now()
-    update: dict[str, Any] = {
-        "last_synced_at": now, "sync_errors": 0,
+    price = None
+    if remote.status == "succeeded" and remote.trained_tokens:
+        price = load_prices(ctx.settings.price_table).for_model(job.model).training_per_million
+    return Observed(remote, new_events, progress_of(ctx, job), price)
+
+
+def change_from(job: Job, observed: Observed, now: int) -> SyncChange:
+    """The change a sync makes, from what it read; nothing is written here."""
+    remote = observed.remote
+    target = states.from_provider(remote.status)
+    fields: dict[str, Any] = {
+        "last_synced_at": now, "sync_errors": 0, "provider_missing_since": None,
         "estimated_finish": remote.estimated_finish, "trained_tokens": remote.trained_tokens,
         "fine_tuned_model": remote.fine_tuned_model,
-        "provider": job.provider.model_copy(update={
-            "result_files": list(remote.result_files or []),
-            "training_file": remote.training_file, "validation_file": remote.validation_file}),
-        "progress": progress_of(ctx, job) or job.progress}
+        "provider": evolve(job.provider, result_files=list(remote.result_files or []),
+                           training_file=remote.training_file,
+                           validation_file=remote.validation_file),
+        "progress": observed.progress or job.progress}
     if remote.hyperparameters is not None:
-        update["hyperparameters"] = remote.hyperparameters.model_dump(exclude_none=True)
-    target = launch.status_from_provider(remote.status)
-    if new_events or target != job.status:
-        update["last_activity_at"], update["stalled"] = now, False
+        fields["hyperparameters"] = remote.hyperparameters.model_dump(exclude_none=True)
+    if observed.new_events or target != job.status:
+        fields["last_activity_at"], fields["stalled"] = now, False
     if target == JobStatus.succeeded:
-        finish_success(ctx, job, remote, update)
+        fields.update(success_fields(observed))
     if target == JobStatus.failed and remote.error is not None:
-        update["error"] = JobError(code=remote.error.code, message=remote.error.message,
+        fields["error"] = JobError(code=remote.error.code, message=remote.error.message,
                                    param=remote.error.param)
-    for passed in passed_through(job.status, target):
+    return SyncChange(passed_through(job.status, target), target, fields)
+
+
+def success_fields(observed: Observed) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    trained = observed.remote.trained_tokens
+    if trained and observed.price_per_million is not None:
+        fields["cost_usd"] = round(trained * observed.price_per_million / 1e6, 6)
+    if observed.progress is not None:
+        fields["progress"] = evolve(observed.progress, percent=100.0)
+    return fields
+
+
+def apply(ctx: Context, job: Job, observed: Observed, change: SyncChange) -> Job:
+    if change.target == JobStatus.succeeded:
+        keep_results(ctx, job, observed.remote)
+    for passed in change.passed:
         lifecycle.move(ctx, job.id, passed, reason="the provider passed it between two syncs")
-    if target == job.status or not lifecycle.move(ctx, job.id, target, update=update):
-        job = ctx.store.update(Job, job.id, lambda j: j.model_copy(update=update))
-        flag_stall(ctx, job)
-    return ctx.store.get(Job, job.id) or job
+    written = lifecycle.move_or_update(ctx, job.id, change.target, update=change.fields)
+    if not written.moved:
+        flag_stall(ctx, written.after)
+    return ctx.store.get(Job, job.id) or written.after
 
 
 PROVIDER_PATH = (JobStatus.validating_files, JobStatus.queued, JobStatus.running,
@@ -208,29 +254,22 @@ def pull_events(ctx: Context, job: Job) -> list[FineTuningJobEvent]:
 
 def progress_of(ctx: Context, job: Job) -> JobProgress | None:
     """From the newest metrics event."""
-    stream = events.log_of(ctx).stream(job.id)
-    for _, fields in ctx.redis.xrevrange(stream, count=50):
-        event = orjson.loads(fields[b"json"])
+    for event in events.log_of(ctx).newest(job.id, 50):
         if event["type"] == "metrics":
             data = event["data"]
             step, total = data.get("step"), data.get("total_steps")
             percent = round(100 * step / total, 1) if step and total else None
             return JobProgress(step=step, total_steps=total, percent=percent,
-                            train_loss=data.get("train_loss"), valid_loss=data.get("valid_loss"))
+                               train_loss=data.get("train_loss"), valid_loss=data.get("valid_loss"))
     return None
 
 
-def finish_success(ctx: Context, job: Job, remote: FineTuningJob, update: dict[str, Any]) -> None:
-    if remote.trained_tokens:
-        price = load_prices(ctx.settings.price_table).for_model(job.model).training_per_million
-        update["cost_usd"] = round(remote.trained_tokens * price / 1e6, 6)
+def keep_results(ctx: Context, job: Job, remote: FineTuningJob) -> None:
+    """A succeeded job's result metrics and its fine-tuned model in the project's registry."""
     for file_id in remote.result_files or []:
         store_result_metrics(ctx, job.id, file_id)
     if remote.fine_tuned_model:
         registry.register(ctx, job.project_id, remote.fine_tuned_model, job.model, job.id)
-    progress = progress_of(ctx, job)
-    if progress is not None:
-        update["progress"] = progress.model_copy(update={"percent": 100.0})
 
 
 def store_result_metrics(ctx: Context, job_id: str, file_id: str) -> None:
@@ -242,7 +281,7 @@ def store_result_metrics(ctx: Context, job_id: str, file_id: str) -> None:
     rows = []
     for row in csv.DictReader(io.StringIO(content.text)):
         rows.append({name: number(value) for name, value in row.items()})
-    ctx.redis.set(keys.record_part("job", job_id, "result_metrics"), orjson.dumps(rows))
+    index.save_result_metrics(ctx, job_id, rows)
 
 
 def number(value: str | None) -> float | int | None:
@@ -267,7 +306,7 @@ def mirror_checkpoints(ctx: Context, job: Job) -> None:
                       f"Checkpoint at step {checkpoint.step_number}: "
                       f"{checkpoint.fine_tuned_model_checkpoint}", data=item, source="openai",
                       created_at=checkpoint.created_at, source_id=checkpoint.id)
-    ctx.redis.set(keys.record_part("job", job.id, "checkpoints"), orjson.dumps(mirrored))
+    index.save_checkpoints(ctx, job.id, mirrored)
 
 
 def flag_stall(ctx: Context, job: Job) -> None:
@@ -277,7 +316,7 @@ def flag_stall(ctx: Context, job: Job) -> None:
     idle = clock.now() - job.last_activity_at
     if idle <= ctx.settings.stall_seconds:
         return
-    stalled = ctx.store.update(Job, job.id, lambda j: j.model_copy(update={"stalled": True}))
+    stalled = ctx.store.update(Job, job.id, lambda j: j.evolve(stalled=True))
     events.record(ctx, job.id, "message", f"No progress from the provider for {idle} s",
                   data={"code": "stalled", "idle_seconds": idle}, level="warn")
     notify(ctx, job.project_id, "job.stalled",
@@ -300,10 +339,5 @@ def run_control(ctx: Context, job_id: str, action: JobAction) -> None:
     if job is None or job.provider.job_id is None:
         return
     control(ctx, job, action)
-    schedule.mark_due(ctx, job_id, 0)
+    index.mark_due(ctx, job_id, 0)
     sync(ctx, job_id)
-
-
-def read_json(ctx: Context, job_id: str, part: str) -> list[dict[str, Any]]:
-    raw = ctx.redis.get(keys.record_part("job", job_id, part))
-    return orjson.loads(raw) if raw else []

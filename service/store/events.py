@@ -64,6 +64,12 @@ class EventLog:
         entries = self.redis.xrange(self.stream(resource_id), start, "+", count=limit)
         return [decode(entry) for entry in entries]
 
+    def newest(self, resource_id: str, limit: int) -> list[dict[str, Any]]:
+        """The latest events, newest first."""
+        entries: list[Any] = self.redis.xrevrange(  # type: ignore[assignment]
+            self.stream(resource_id), count=limit)
+        return [decode(entry) for entry in entries]
+
     def all(self, resource_id: str) -> list[dict[str, Any]]:
         return [decode(entry) for entry in self.redis.xrange(self.stream(resource_id))]
 

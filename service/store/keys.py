@@ -64,6 +64,16 @@ def job_by_provider(provider_job_id: str) -> str:
     return f"{PREFIX}:job:by_provider:{provider_job_id}"
 
 
+def job_result_metrics(job_id: str) -> str:
+    """The provider's step metrics of a finished job (JSON list of rows)."""
+    return record_part("job", job_id, "result_metrics")
+
+
+def job_checkpoints(job_id: str) -> str:
+    """The job's checkpoints as last mirrored from the provider (JSON list)."""
+    return record_part("job", job_id, "checkpoints")
+
+
 def fault_fired(point: str) -> str:
     return f"{PREFIX}:fault:{point}"
 

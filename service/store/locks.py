@@ -27,6 +27,10 @@ def hold(client: redis.Redis, name: str, resource_id: str, ttl: int) -> Iterator
             client.eval(RELEASE, 1, key, token)
 
 
+def is_held(client: redis.Redis, name: str, resource_id: str) -> bool:
+    return bool(client.exists(keys.lock(name, resource_id)))
+
+
 TAKE_OR_RENEW = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end

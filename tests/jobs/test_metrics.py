@@ -34,13 +34,13 @@ def test_event_streams_are_counted_but_not_timed(client, ctx, auth):
 
 def test_sweep_observes_how_late_each_claimed_sync_is(ctx):
     from service import clock
-    from service.jobs import schedule, sync
+    from service.jobs import index, sync
 
     count = sample("ftm_job_sync_lag_seconds_count")
     total = sample("ftm_job_sync_lag_seconds_sum")
-    schedule.mark_due(ctx, "job_late", clock.now_precise() - 30)
-    schedule.mark_due(ctx, "job_on_time", clock.now_precise())
-    schedule.mark_due(ctx, "job_not_yet", clock.now_precise() + 600)
+    index.mark_due(ctx, "job_late", clock.now_precise() - 30)
+    index.mark_due(ctx, "job_on_time", clock.now_precise())
+    index.mark_due(ctx, "job_not_yet", clock.now_precise() + 600)
     assert sync.sweep(ctx) == 2
     assert sample("ftm_job_sync_lag_seconds_count") == count + 2
     assert sample("ftm_job_sync_lag_seconds_sum") - total >= 30

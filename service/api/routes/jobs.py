@@ -12,6 +12,7 @@ from service.api.openapi import problems, server_sent_events
 from service.api.pagination import After, Limit
 from service.errors import InvalidRequest
 from service.jobs import events as job_events
+from service.jobs import index as job_index
 from service.jobs import metrics as job_metrics
 from service.jobs import service as jobs
 from service.jobs.models import (
@@ -25,7 +26,6 @@ from service.jobs.models import (
     JobMetrics,
     JobStatus,
 )
-from service.jobs.sync import read_json
 from service.pagination import Page
 from service.store.events import is_valid_id, read_after
 
@@ -163,6 +163,6 @@ def get_job_metrics(job_id: str, project: ProjectDep, ctx: ContextDep,
 @router.get("/{job_id}/checkpoints")
 def list_job_checkpoints(job_id: str, project: ProjectDep, ctx: ContextDep) -> Page[Checkpoint]:
     jobs.get(ctx, project.id, job_id)
-    data = [Checkpoint.model_validate(item) for item in read_json(ctx, job_id, "checkpoints")]
+    data = [Checkpoint.model_validate(item) for item in job_index.checkpoints(ctx, job_id)]
     return Page[Checkpoint](data=data, has_more=False, first_id=data[0].id if data else None,
                             last_id=data[-1].id if data else None)
