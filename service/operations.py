@@ -2,7 +2,6 @@
 
 from datetime import UTC
 
-import redis
 from prometheus_client import CollectorRegistry, Gauge, generate_latest
 from rq import Queue
 from rq.job import Job
@@ -11,7 +10,7 @@ from rq.registry import FailedJobRegistry, StartedJobRegistry
 from service import clock
 from service.context import Context
 from service.jobs.models import JobStatus
-from service.store import keys
+from service.store import clients, counters, keys
 
 # Not in the process's default registry: every replica would report the same global value.
 CLUSTER = CollectorRegistry(auto_describe=True)
@@ -23,10 +22,7 @@ JOBS = Gauge("ftm_jobs", "Jobs by status", ["status"], registry=CLUSTER)
 
 
 def is_redis_reachable(ctx: Context) -> bool:
-    try:
-        return bool(ctx.redis.ping())
-    except (redis.RedisError, OSError):
-        return False
+    return clients.is_reachable(ctx.redis)
 
 
 def refresh_gauges(ctx: Context) -> None:
@@ -35,9 +31,9 @@ def refresh_gauges(ctx: Context) -> None:
         QUEUE_DEPTH.labels(queue.name, "started").set(StartedJobRegistry(queue=queue).count)
         QUEUE_DEPTH.labels(queue.name, "failed").set(FailedJobRegistry(queue=queue).count)
         QUEUE_AGE.labels(queue.name).set(oldest_age(queue))
-    counts = ctx.redis.hgetall(keys.jobs_by_status())
+    counts = counters.read(ctx.redis, keys.jobs_by_status())
     for status in JobStatus:
-        JOBS.labels(status.value).set(int(counts.get(status.value.encode(), 0)))
+        JOBS.labels(status.value).set(counts.get(status.value, 0))
 
 
 def cluster_metrics(ctx: Context) -> bytes:

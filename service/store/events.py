@@ -1,5 +1,6 @@
 """Append-only event streams (one Redis Stream per resource), each provider event added once."""
 
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import orjson
@@ -78,3 +79,23 @@ async def read_after(client: redis.asyncio.Redis, stream: str, after: str | None
     start = to_stream_id(after) if after else "0-0"
     answer = await client.xread({stream: start}, count=100, block=block_ms)
     return [decode(entry) for _, entries in answer for entry in entries]
+
+
+async def follow(url: str, stream: str, after: str | None,
+                 block_ms: int) -> AsyncGenerator[dict[str, Any] | None]:
+    """The stream's events after `after` (None: from the first) as they are added, for as long
+    as the caller reads; None after each block_ms without one, so the caller may look around.
+
+    Through a client of its own: each blocking read holds its connection. Close the iterator
+    (contextlib.aclosing) to close the client at once."""
+    client = redis.asyncio.Redis.from_url(url)
+    try:
+        while True:
+            batch = await read_after(client, stream, after, block_ms)
+            for event in batch:
+                after = event["id"]
+                yield event
+            if not batch:
+                yield None
+    finally:
+        await client.aclose()
