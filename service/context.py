@@ -5,8 +5,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from functools import cached_property
 
-import redis
-import redis.asyncio
 import structlog
 from rq import Queue
 
@@ -15,6 +13,7 @@ from service.provider import build_provider
 from service.provider.base import Provider
 from service.settings import Settings
 from service.storage import Storage, build_storage
+from service.store import clients
 from service.store.records import Store
 from service.tasks import QUEUE_NAME, QUEUE_NAMES, TASK_QUEUES, Task
 
@@ -22,7 +21,7 @@ from service.tasks import QUEUE_NAME, QUEUE_NAMES, TASK_QUEUES, Task
 @dataclass(frozen=True)
 class Context:
     settings: Settings
-    redis: redis.Redis
+    redis: clients.Client
 
     @cached_property
     def store(self) -> Store:
@@ -68,13 +67,12 @@ def carried() -> dict[str, object]:
     return meta
 
 
-def async_client(settings: Settings) -> redis.asyncio.Redis:
+def async_client(settings: Settings) -> clients.AsyncClient:
     """An asyncio client for the API's reads on the event loop; make it on that loop."""
-    return redis.asyncio.Redis.from_url(settings.redis_url, health_check_interval=30)
+    return clients.connect_on_loop(settings.redis_url)
 
 
 def build_context(settings: Settings) -> Context:
     if settings.tiktoken_cache_dir is not None:  # read by tiktoken, here and in its subprocesses
         os.environ["TIKTOKEN_CACHE_DIR"] = str(settings.tiktoken_cache_dir.resolve())
-    client = redis.Redis.from_url(settings.redis_url, health_check_interval=30)
-    return Context(settings=settings, redis=client)
+    return Context(settings=settings, redis=clients.connect(settings.redis_url))

@@ -4,12 +4,12 @@ import os
 import signal
 
 from service.context import Context
-from service.store import keys
+from service.store import flags, keys
 
 
 def point(ctx: Context, name: str) -> None:
     """Die here if FTM_FAULT_POINTS names this point and it has not fired yet."""
     if name not in ctx.settings.fault_points:
         return
-    if ctx.redis.set(keys.fault_fired(name), "1", nx=True):
+    if flags.raise_once(ctx.redis, keys.fault_fired(name)):
         os.kill(os.getpid(), signal.SIGKILL)

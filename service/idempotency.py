@@ -6,11 +6,11 @@ from typing import Literal
 
 import orjson
 from pydantic import BaseModel
-from redis.client import Pipeline
 
 from service.context import Context
 from service.errors import Conflict, IdempotencyKeyReused
-from service.store import keys
+from service.store import idempotency as entries
+from service.store.clients import Pipeline
 
 KEEP_SECONDS = 26 * 3600
 CLAIM_SECONDS = 120
@@ -49,11 +49,10 @@ def json_fingerprint(method: str, path: str, body: bytes) -> str:
 
 def claim(ctx: Context, scope: str, key: str, print_: str) -> Stored | None:
     """Take the key for this request (None), or answer the finished first response to replay."""
-    redis_key = keys.idempotency(scope, key)
     pending = Stored(state="pending", fingerprint=print_)
-    if ctx.redis.set(redis_key, pending.model_dump_json(), nx=True, ex=CLAIM_SECONDS):
+    if entries.claim(ctx.redis, scope, key, pending.model_dump_json(), CLAIM_SECONDS):
         return None
-    raw = ctx.redis.get(redis_key)
+    raw = entries.entry(ctx.redis, scope, key)
     if raw is None:  # expired between the two calls
         return claim(ctx, scope, key, print_)
     stored = Stored.model_validate_json(raw)
@@ -71,7 +70,7 @@ def complete(ctx: Context, scope: str, key: str, print_: str, status: int,
     """Keep the answer to replay; with pipe, in the transaction that writes what it answers."""
     done = Stored(state="done", fingerprint=print_, status=status, headers=headers,
                   body=body.decode("utf-8", "replace"))
-    (pipe or ctx.redis).set(keys.idempotency(scope, key), done.model_dump_json(), ex=KEEP_SECONDS)
+    entries.keep(pipe or ctx.redis, scope, key, done.model_dump_json(), KEEP_SECONDS)
 
 
 def complete_claimed(ctx: Context, pipe: Pipeline, status: int, headers: list[tuple[str, str]],
@@ -85,4 +84,4 @@ def complete_claimed(ctx: Context, pipe: Pipeline, status: int, headers: list[tu
 
 def release(ctx: Context, scope: str, key: str) -> None:
     """Forget a claim whose request failed, so an honest retry runs again."""
-    ctx.redis.delete(keys.idempotency(scope, key))
+    entries.forget(ctx.redis, scope, key)

@@ -2,7 +2,6 @@
 
 from datetime import UTC
 
-import redis
 from prometheus_client import CollectorRegistry, Gauge, generate_latest
 from rq import Queue
 from rq.job import Job
@@ -11,6 +10,7 @@ from rq.registry import FailedJobRegistry, StartedJobRegistry
 from service import clock
 from service.context import Context
 from service.jobs import index as job_index
+from service.store import clients
 
 # Not in the process's default registry: every replica would report the same global value.
 CLUSTER = CollectorRegistry(auto_describe=True)
@@ -22,10 +22,7 @@ JOBS = Gauge("ftm_jobs", "Jobs by status", ["status"], registry=CLUSTER)
 
 
 def is_redis_reachable(ctx: Context) -> bool:
-    try:
-        return bool(ctx.redis.ping())
-    except (redis.RedisError, OSError):
-        return False
+    return clients.is_reachable(ctx.redis)
 
 
 def refresh_gauges(ctx: Context) -> None:

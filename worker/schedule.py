@@ -13,6 +13,7 @@ from service.context import Context
 from service.logs import log
 from service.settings import Settings
 from service.store import locks
+from service.store.locks import LockName
 from service.tasks import QUEUE_NAMES, Task
 from worker import health
 from worker.context import current_context
@@ -58,7 +59,7 @@ def run_cron() -> None:
 
 def tick(ctx: Context, token: str, next_run: dict[str, float], delayed: RQScheduler) -> str:
     """Queue what is due if this loop leads; answer its role."""
-    if not locks.take_or_renew(ctx.redis, "sweeps", "leader", token, LEADER_TTL_SECONDS):
+    if not locks.take_or_renew(ctx.redis, LockName.sweeps, "leader", token, LEADER_TTL_SECONDS):
         next_run.clear()  # should it lead later, it starts with every sweep at once
         return "standby"
     now = time.monotonic()

@@ -14,13 +14,13 @@ import time
 from dataclasses import dataclass, field
 
 import redis
-from redis.asyncio import Redis as AsyncRedis
 
 from service.context import Context
 from service.errors import Unauthorized
 from service.projects import service as projects
 from service.projects.models import ApiKey, Project
 from service.store.buckets import Bucket
+from service.store.clients import AsyncClient
 
 LEASE_SECONDS = 0.25
 MAX_ENTRIES = 10_000
@@ -54,7 +54,7 @@ class KeyCache:
     def forget_secret(self, secret: str) -> None:
         self.entries.pop(projects.hash_key(secret), None)
 
-    async def resolve_on_loop(self, client: AsyncRedis, secret: str) -> tuple[Project, ApiKey]:
+    async def resolve_on_loop(self, client: AsyncClient, secret: str) -> tuple[Project, ApiKey]:
         """The project and key behind secret (a Redis read when not remembered), or
         Unauthorized."""
         known = self.remembered(secret)
@@ -119,7 +119,7 @@ class RateLimits:
         finally:
             lease.lock.release()
 
-    async def take_on_loop(self, client: AsyncRedis, ctx: Context, key_id: str) -> float:
+    async def take_on_loop(self, client: AsyncClient, ctx: Context, key_id: str) -> float:
         """0.0 when the request may go on, else the seconds to wait; callers refill one key's
         lease one at a time."""
         if self.take_leased(key_id):
@@ -140,7 +140,7 @@ class RateLimits:
                 and (lease.tokens * 2 < lease.size
                      or time.monotonic() > lease.until - LEASE_SECONDS / 2))
 
-    async def top_up(self, client: AsyncRedis, ctx: Context, key_id: str) -> None:
+    async def top_up(self, client: AsyncClient, ctx: Context, key_id: str) -> None:
         """More tokens for a running lease, before it runs out (twice as many when half of it
         went in under half its time); never more held than the bucket refills in a lease."""
         lease, per_minute = self.leases[key_id], ctx.settings.rate_limit_per_minute
@@ -199,7 +199,7 @@ class Callers:
             return known[0], known[1].id
         return None
 
-    def refresh_ahead(self, client: AsyncRedis, ctx: Context, secret: str, key_id: str) -> None:
+    def refresh_ahead(self, client: AsyncClient, ctx: Context, secret: str, key_id: str) -> None:
         """Read an ageing key again and top up a lease running low, in the background, so the
         key's requests never wait for either; a key found revoked is forgotten at once (else
         it still ends with its time)."""

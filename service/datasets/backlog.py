@@ -3,13 +3,14 @@ task is lost (a worker killed, an API killed before queuing it), capped per proj
 
 from collections.abc import Callable
 
-from redis.client import Pipeline
-
 from service import clock, overdue
 from service.context import Context
+from service.datasets import repository
 from service.datasets.models import Dataset, DatasetStatus
 from service.errors import ValidationBacklog
 from service.store import keys
+from service.store.clients import Pipeline
+from service.store.locks import LockName
 from service.tasks import Task
 
 SETTLED = (DatasetStatus.ready, DatasetStatus.invalid)
@@ -18,7 +19,7 @@ RETRY_AFTER_SECONDS = 30
 
 def check_room(ctx: Context, project_id: str) -> None:
     """Refuse a new upload while the project's backlog is full."""
-    waiting = int(ctx.redis.zcard(keys.datasets_awaiting(project_id)))
+    waiting = repository.awaiting_count(ctx.redis, project_id)
     if waiting >= ctx.settings.max_datasets_awaiting_validation:
         raise ValidationBacklog(waiting, RETRY_AFTER_SECONDS)
 
@@ -26,16 +27,14 @@ def check_room(ctx: Context, project_id: str) -> None:
 def expect_validation(ctx: Context, dataset: Dataset) -> Callable[[Pipeline], None]:
     """Writes for the record's own transaction: its validation is expected, and counted."""
     def extra(pipe: Pipeline) -> None:
-        due = clock.now() + ctx.settings.validation_overdue_seconds
-        pipe.zadd(keys.datasets_due(), {dataset.id: due})
-        pipe.zadd(keys.datasets_awaiting(dataset.project_id), {dataset.id: dataset.created_at})
+        repository.expect_validation(pipe, dataset.id, dataset.project_id, dataset.created_at,
+                                     clock.now() + ctx.settings.validation_overdue_seconds)
     return extra
 
 
 def settle(pipe: Pipeline, dataset: Dataset) -> None:
     """Writes for the transaction that ends the dataset's validation."""
-    pipe.zrem(keys.datasets_due(), dataset.id)
-    pipe.zrem(keys.datasets_awaiting(dataset.project_id), dataset.id)
+    repository.settle(pipe, dataset.id, dataset.project_id)
 
 
 def queue_validation(ctx: Context, dataset_id: str, delay: float = 0.0) -> None:
@@ -46,4 +45,5 @@ def queue_validation(ctx: Context, dataset_id: str, delay: float = 0.0) -> None:
 
 def requeue_overdue(ctx: Context) -> int:
     """Queue again the validations lost with a worker or never queued."""
-    return overdue.requeue(ctx, keys.datasets_due(), Dataset, SETTLED, queue_validation)
+    return overdue.requeue(ctx, keys.datasets_due(), Dataset, SETTLED, LockName.dataset,
+                           queue_validation)

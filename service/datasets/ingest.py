@@ -6,14 +6,15 @@ import orjson
 
 from service import clock, faults
 from service.context import Context
-from service.datasets import backlog, csvfile
+from service.datasets import backlog, csvfile, repository
 from service.datasets.formats import sniff_format
 from service.datasets.models import Dataset, DatasetFormat, DatasetStatus
 from service.datasets.pricing import load_prices
 from service.datasets.report import build_report
 from service.errors import ServiceError, TokenizerUnavailable
 from service.logs import log
-from service.store import keys, locks
+from service.store import locks
+from service.store.locks import LockName
 
 TOKENIZER_RETRY_SECONDS = 60
 
@@ -22,7 +23,7 @@ def validate(ctx: Context, dataset_id: str) -> None:
     """Settle the dataset's format, rows and status; keep its report for the default model.
 
     The lock, renewed while this runs, tells the overdue sweep the validation is not lost."""
-    with locks.hold_renewed(ctx.redis, Dataset.kind, dataset_id,
+    with locks.hold_renewed(ctx.redis, LockName.dataset, dataset_id,
                             ctx.settings.validation_lease_seconds) as held:
         dataset = ctx.store.get(Dataset, dataset_id)
         if not held or dataset is None or dataset.status != DatasetStatus.processing:
@@ -70,12 +71,12 @@ def compute_report(ctx: Context, dataset: Dataset, fmt: str, path: Any,
                           max_line_bytes=ctx.settings.max_line_bytes,
                           label_hint=dataset.label_hint)
     report["dataset_id"] = dataset.id
-    ctx.redis.set(keys.record_part("dataset", dataset.id, f"report:{model}"), orjson.dumps(report))
+    repository.save_report(ctx.redis, dataset.id, model, orjson.dumps(report))
     return report
 
 
 def cached_report(ctx: Context, dataset_id: str, model: str) -> dict[str, Any] | None:
-    raw = ctx.redis.get(keys.record_part("dataset", dataset_id, f"report:{model}"))
+    raw = repository.report(ctx.redis, dataset_id, model)
     report = orjson.loads(raw) if raw else None
     return report if report is not None and _current_shape(report) else None
 

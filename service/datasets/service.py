@@ -4,16 +4,16 @@ import csv
 import hashlib
 import io
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import orjson
-from redis.client import Pipeline
 
-from service import clock, faults, idempotency, ids
+from service import clock, faults, ids
 from service.context import Context
-from service.datasets import backlog, ingest, upload
+from service.datasets import backlog, ingest, repository, upload
 from service.datasets.convert import ConvertRequest, convert_file
 from service.datasets.models import Conversion, Dataset, DatasetFormat, DatasetStatus, storage_name
 from service.datasets.pricing import load_prices
@@ -33,7 +33,7 @@ from service.evaluations.models import Evaluation
 from service.jobs.models import TERMINAL, Job
 from service.logs import log
 from service.pagination import Page, take_page
-from service.store import keys
+from service.store.clients import Pipeline
 from service.tasks import Task
 
 CHUNK = 1 << 16
@@ -89,36 +89,41 @@ def filename_of(received: upload.Received) -> str:
     return base[:255] if base not in ("", ".", "..") else "upload"
 
 
-async def upload_dataset(ctx: Context, project_id: str, stream: AsyncIterator[bytes],
-                         content_type: str, idempotency_key: str | None,
-                         scope: str) -> tuple[Dataset, idempotency.Stored | None]:
-    """Store an uploaded file and record it as `processing`; validation runs in a worker.
+@dataclass(frozen=True)
+class StoredUpload:
+    """An uploaded file in storage, checked, not yet recorded as a dataset."""
+    dataset_id: str
+    received: upload.Received
+    declared: str  # the format the client named, or "auto"
 
-    With an Idempotency-Key, a repeat of the same fields and file replays the first answer.
-    """
+
+async def store_upload(ctx: Context, project_id: str, stream: AsyncIterator[bytes],
+                       content_type: str) -> StoredUpload:
+    """Store an uploaded file under a new dataset id, refused when the project's backlog is
+    full, the format unknown or the file empty."""
     backlog.check_room(ctx, project_id)
     dataset_id = ids.new_id("dataset")
-    name = storage_name(dataset_id)
-    with ctx.storage.writer(name) as out:
+    with ctx.storage.writer(storage_name(dataset_id)) as out:
         received = await upload.receive(stream, content_type, out, ctx.settings.max_upload_bytes)
         declared = parse_format(received.fields.get("format"))
         if received.bytes == 0:
             raise InvalidFile("The file is empty.", errors=[{"field": "body.file",
                                                               "message": "0 bytes"}])
-    print_ = idempotency.fingerprint("POST /v1/datasets", orjson.dumps(
-        received.fields, option=orjson.OPT_SORT_KEYS), received.sha256)
-    if idempotency_key:
-        try:
-            stored = idempotency.claim(ctx, scope, idempotency_key, print_)
-        except Exception:
-            ctx.storage.delete(name)
-            raise
-        if stored is not None:
-            ctx.storage.delete(name)
-            # The first answer as it was, even if the dataset was deleted since.
-            return Dataset.model_validate_json(stored.body), stored
+    return StoredUpload(dataset_id, received, declared)
+
+
+def discard_upload(ctx: Context, stored: StoredUpload) -> None:
+    ctx.storage.delete(storage_name(stored.dataset_id))
+
+
+def record_upload(ctx: Context, project_id: str, stored: StoredUpload,
+                  with_dataset: Callable[[Pipeline, Dataset], None] | None = None) -> Dataset:
+    """Record the stored file as a dataset, `processing`; validation runs in a worker.
+
+    with_dataset adds writes (the answer to replay) to the transaction that records it."""
+    received, declared = stored.received, stored.declared
     fmt = DatasetFormat(declared) if declared != "auto" else guess_format(received.head)
-    dataset = Dataset(id=dataset_id, created_at=clock.now(), updated_at=clock.now(),
+    dataset = Dataset(id=stored.dataset_id, created_at=clock.now(), updated_at=clock.now(),
                       project_id=project_id,
                       name=printable(received.fields.get("name") or "") or filename_of(received),
                       filename=filename_of(received), format=fmt, status=DatasetStatus.processing,
@@ -126,21 +131,18 @@ async def upload_dataset(ctx: Context, project_id: str, stream: AsyncIterator[by
                       format_declared=declared != "auto")
     expected = backlog.expect_validation(ctx, dataset)
 
-    def with_task_and_answer(pipe: Pipeline) -> None:
-        """The record, its validation task and the answer to replay: never one without the rest,
-        whenever the process dies."""
+    def with_task(pipe: Pipeline) -> None:
+        """The record, its validation task and what with_dataset adds: never one without the
+        rest, whenever the process dies."""
         expected(pipe)
         ctx.enqueue(Task.validate_dataset, dataset.id, pipeline=pipe)
-        if idempotency_key:
-            body = orjson.dumps(dataset.model_dump(mode="json"))
-            idempotency.complete(ctx, scope, idempotency_key, print_, 201,
-                                 [("location", f"/v1/datasets/{dataset.id}"),
-                                  ("content-type", "application/json")], body, pipe)
+        if with_dataset is not None:
+            with_dataset(pipe, dataset)
 
-    ctx.store.create(dataset, project_id, extra=with_task_and_answer)
+    ctx.store.create(dataset, project_id, extra=with_task)
     faults.point(ctx, "datasets.upload.recorded")
     log.info("dataset.uploaded", dataset_id=dataset.id, bytes=dataset.bytes, format=fmt)
-    return dataset, None
+    return dataset
 
 
 def content(ctx: Context, dataset: Dataset) -> Iterator[bytes]:
@@ -201,7 +203,7 @@ def delete(ctx: Context, project_id: str, dataset_id: str) -> Deleted:
         except ProviderRejected:
             pass  # already gone on the provider
     ctx.store.bury(Dataset, dataset_id, project_id)
-    ctx.redis.zrem(keys.datasets_awaiting(project_id), dataset_id)
+    repository.leave_backlog(ctx.redis, project_id, dataset_id)
     ctx.storage.delete(storage_name(dataset_id))
     return Deleted(id=dataset_id, object="dataset")
 

@@ -19,10 +19,10 @@ from service.context import Context
 from service.errors import ProviderError
 from service.evaluations import examples, predictions, states
 from service.evaluations.examples import Example
-from service.evaluations.lease import Lease
 from service.evaluations.models import Evaluation
 from service.logs import log
 from service.provider.base import ChatSession
+from service.store.locks import Lease
 
 Outcome = Literal["finished", "more", "stopped"]
 FAULT_AFTER = 10  # answers stored by one run before the test fault point fires

@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 
 from service.context import Context
+from service.evaluations import repository
 from service.evaluations.examples import Example
 from service.evaluations.models import (
     MAX_INPUT_CHARS,
@@ -21,7 +22,6 @@ from service.evaluations.models import (
     prediction_field,
 )
 from service.evaluations.scoring import score
-from service.store import keys
 
 CHUNK = 500
 
@@ -45,47 +45,42 @@ def failed(expected: str, code: str, message: str) -> dict[str, Any]:
 def save(ctx: Context, evaluation_id: str, model: str, index: int,
          stored: dict[str, Any]) -> bool:
     """Keep the first answer only; True when this one was kept."""
-    return bool(ctx.redis.hsetnx(keys.evaluation_predictions(evaluation_id),
-                                 prediction_field(model, index), orjson.dumps(stored)))
+    return repository.save_prediction(ctx.redis, evaluation_id, prediction_field(model, index),
+                                      orjson.dumps(stored))
 
 
 def unanswered(ctx: Context, evaluation_id: str, models: list[str], index: int) -> list[str]:
     """The models with no stored answer to example index yet."""
-    stored = ctx.redis.hmget(keys.evaluation_predictions(evaluation_id),
-                             [prediction_field(model, index) for model in models])
+    stored = repository.predictions(ctx.redis, evaluation_id,
+                                    [prediction_field(model, index) for model in models])
     return [model for model, raw in zip(models, stored, strict=True) if raw is None]
 
 
 def count(ctx: Context, evaluation_id: str) -> int:
-    return int(ctx.redis.hlen(keys.evaluation_predictions(evaluation_id)))
+    return counts(ctx, [evaluation_id])[0]
 
 
 def counts(ctx: Context, evaluation_ids: list[str]) -> list[int]:
-    pipe = ctx.redis.pipeline(transaction=False)
-    for evaluation_id in evaluation_ids:
-        pipe.hlen(keys.evaluation_predictions(evaluation_id))
-    return [int(n) for n in pipe.execute()]
+    return repository.count_predictions(ctx.redis, evaluation_ids)
 
 
 def save_labels(ctx: Context, evaluation_id: str, labels: list[str]) -> None:
-    ctx.redis.set(keys.evaluation_labels(evaluation_id), orjson.dumps(labels))
+    repository.save_labels(ctx.redis, evaluation_id, orjson.dumps(labels))
 
 
 def labels(ctx: Context, evaluation_id: str) -> list[str]:
-    raw = ctx.redis.get(keys.evaluation_labels(evaluation_id))
-    return orjson.loads(raw) if raw else []
+    return repository.labels(ctx.redis, evaluation_id)
 
 
 class InputWriter:
     """Keeps the prompt of each example (its text cut) as the run's first pass reads it."""
 
     def __init__(self, ctx: Context, evaluation_id: str) -> None:
-        self.key = keys.evaluation_inputs(evaluation_id)
-        self.pipe = ctx.redis.pipeline(transaction=False)
+        self.writer = repository.InputWriter(ctx.redis, evaluation_id)
         self.pending = 0
 
     def add(self, example: Example) -> None:
-        self.pipe.hset(self.key, str(example.index), orjson.dumps(
+        self.writer.add(example.index, orjson.dumps(
             [{"role": str(m.get("role")), "content": input_text(m.get("content"))}
              for m in example.messages]))
         self.pending += 1
@@ -93,7 +88,7 @@ class InputWriter:
             self.flush()
 
     def flush(self) -> None:
-        self.pipe.execute()
+        self.writer.flush()
         self.pending = 0
 
 
@@ -109,7 +104,7 @@ def with_inputs(ctx: Context, evaluation_id: str, page: list[Prediction]) -> lis
     indexes = sorted({prediction.index for prediction in page})
     if not indexes:
         return page
-    raws = ctx.redis.hmget(keys.evaluation_inputs(evaluation_id), [str(i) for i in indexes])
+    raws = repository.inputs(ctx.redis, evaluation_id, indexes)
     found = {index: orjson.loads(raw) for index, raw in zip(indexes, raws, strict=True) if raw}
     return [p.model_copy(update={"input": [InputMessage(**m) for m in found[p.index]]})
             if p.index in found else p for p in page]
@@ -117,8 +112,7 @@ def with_inputs(ctx: Context, evaluation_id: str, page: list[Prediction]) -> lis
 
 def all_stored(ctx: Context, evaluation_id: str) -> Iterator[tuple[str, int, dict[str, Any]]]:
     """Every stored answer as (model, index, answer), in no particular order."""
-    for field, raw in ctx.redis.hscan_iter(keys.evaluation_predictions(evaluation_id),
-                                           count=CHUNK):
+    for field, raw in repository.all_predictions(ctx.redis, evaluation_id, CHUNK):
         model, index = parse_field(field.decode())
         yield model, index, orjson.loads(raw)
 
@@ -145,7 +139,6 @@ def in_order(ctx: Context, evaluation: Evaluation, models: list[str],
     if evaluation.last_index is None:
         return
     known = labels(ctx, evaluation.id)
-    key = keys.evaluation_predictions(evaluation.id)
     first_index, first_model = start
     for low in range(first_index, evaluation.last_index + 1, CHUNK):
         wanted = [(index, model) for index in range(low, min(low + CHUNK,
@@ -154,7 +147,8 @@ def in_order(ctx: Context, evaluation: Evaluation, models: list[str],
                   if (index, evaluation.models.index(model)) >= (first_index, first_model)]
         if not wanted:
             continue
-        raws = ctx.redis.hmget(key, [prediction_field(model, index) for index, model in wanted])
+        raws = repository.predictions(ctx.redis, evaluation.id,
+                                      [prediction_field(model, index) for index, model in wanted])
         for (index, model), raw in zip(wanted, raws, strict=True):
             if raw is not None:
                 yield scored(evaluation, known, model, index, orjson.loads(raw))

@@ -10,7 +10,6 @@ stored answers (→ succeeded, or failed when no request was answered) and sends
 from service.context import Context
 from service.errors import ServiceError
 from service.evaluations import batch, examples, online, predictions, results, service, states
-from service.evaluations.lease import Lease
 from service.evaluations.models import (
     TERMINAL,
     Evaluation,
@@ -19,13 +18,15 @@ from service.evaluations.models import (
     EvaluationStatus,
 )
 from service.logs import log
+from service.store.locks import Lease, LockName
 from service.webhooks import service as webhooks
 
 S = EvaluationStatus
 
 
 def run(ctx: Context, evaluation_id: str) -> None:
-    lease = Lease(ctx.redis, evaluation_id, ctx.settings.evaluation_lock_seconds)
+    lease = Lease(ctx.redis, LockName.evaluation, evaluation_id,
+                  ctx.settings.evaluation_lock_seconds)
     if not lease.acquire():
         current = ctx.store.get(Evaluation, evaluation_id)
         if current is not None and current.status not in TERMINAL:

@@ -31,6 +31,7 @@ from service.models import registry
 from service.pagination import Page, take_page
 from service.spreadsheet import safe_row
 from service.store import keys
+from service.store.locks import LockName
 from service.tasks import Task
 
 OVERDUE_GRACE = 300.0  # seconds a queued run may wait for a worker before it counts as lost
@@ -75,7 +76,8 @@ def queue_run(ctx: Context, evaluation_id: str, delay: float = 0.0) -> None:
 def requeue_overdue(ctx: Context) -> int:
     """Queue again the runs lost with a worker killed more often than its retries, or with
     the queue."""
-    return overdue.requeue(ctx, keys.evaluations_due(), Evaluation, TERMINAL, queue_run)
+    return overdue.requeue(ctx, keys.evaluations_due(), Evaluation, TERMINAL,
+                           LockName.evaluation, queue_run)
 
 
 def usable_dataset(ctx: Context, project_id: str, dataset_id: str) -> Dataset:

@@ -5,8 +5,8 @@ from typing import Any
 from service import clock
 from service.context import Context
 from service.errors import Conflict
+from service.evaluations import repository
 from service.evaluations.models import TERMINAL, Evaluation, EvaluationStatus
-from service.store import keys
 
 S = EvaluationStatus
 NEXT: dict[EvaluationStatus, frozenset[EvaluationStatus]] = {
@@ -38,7 +38,7 @@ def move(ctx: Context, evaluation_id: str, to: EvaluationStatus,
     extra = None
     if to == S.cancelled:
         def extra(pipe, old, new):  # type: ignore[no-untyped-def]
-            pipe.set(keys.evaluation_cancel(evaluation_id), "1", ex=7 * 86400)
+            repository.mark_cancelled(pipe, evaluation_id)
     try:
         return ctx.store.update(Evaluation, evaluation_id,
                                 lambda evaluation: advance(evaluation, to, update), extra)
@@ -47,4 +47,4 @@ def move(ctx: Context, evaluation_id: str, to: EvaluationStatus,
 
 
 def is_cancelled(ctx: Context, evaluation_id: str) -> bool:
-    return bool(ctx.redis.exists(keys.evaluation_cancel(evaluation_id)))
+    return repository.is_cancelled(ctx.redis, evaluation_id)

@@ -13,6 +13,7 @@ from service.jobs import index
 from service.jobs.models import TERMINAL, Job
 from service.logs import log
 from service.store import locks
+from service.store.locks import LockName
 
 BATCH = 100
 
@@ -41,7 +42,7 @@ def delete_if_unused(ctx: Context, project_id: str, dataset_id: str, cutoff: int
         if dataset_id in (job.training_dataset, job.validation_dataset) and (
                 job.status not in TERMINAL or (job.finished_at or 0) > cutoff):
             return 0  # still needed; the later job's own expiry comes back for it
-    with locks.hold(ctx.redis, "upload", dataset_id, ttl=ctx.settings.launch_lock_seconds) as held:
+    with locks.hold(ctx.redis, LockName.upload, dataset_id, ttl=ctx.settings.launch_lock_seconds) as held:
         if not held:
             return 0
         for file_id in dataset.provider_files.values():

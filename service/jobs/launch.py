@@ -22,6 +22,7 @@ from service.jobs.service import provider_request
 from service.logs import log
 from service.provider.types import FileObject, FineTuningJob
 from service.store import locks
+from service.store.locks import LockName
 from service.tasks import Task
 
 PROVIDER = "openai"
@@ -33,7 +34,7 @@ class FileNotProcessed(Exception):
 
 def run(ctx: Context, job_id: str) -> None:
     """Launch job_id: upload its datasets, create its provider job, record both. Safe to rerun."""
-    with locks.hold_renewed(ctx.redis, "launch", job_id, ctx.settings.launch_lock_seconds) as held:
+    with locks.hold_renewed(ctx.redis, LockName.launch, job_id, ctx.settings.launch_lock_seconds) as held:
         if not held:
             return  # another worker has it; the lock expires if that one died
         job = ctx.store.get(Job, job_id)
@@ -102,7 +103,7 @@ def ensure_uploaded(ctx: Context, dataset_id: str) -> str:
         if is_on_provider(ctx, known.provider_files[PROVIDER]):
             return known.provider_files[PROVIDER]
         forget_provider_file(ctx, dataset_id, known.provider_files[PROVIDER])
-    with locks.hold_renewed(ctx.redis, "upload", dataset_id,
+    with locks.hold_renewed(ctx.redis, LockName.upload, dataset_id,
                             ctx.settings.launch_lock_seconds) as held:
         if not held:
             raise ProviderUnavailable(f"Dataset {dataset_id} is being uploaded by another worker.")

@@ -12,6 +12,7 @@ from service.logs import log
 from service.projects.models import Project
 from service.provider.types import FineTuningJob
 from service.store import locks
+from service.store.locks import LockName
 
 PROVIDER_PAGE = 100
 PROVIDER_JOBS_CHECKED = 1000
@@ -20,7 +21,7 @@ PROVIDER_JOBS_CHECKED = 1000
 def reconcile(ctx: Context) -> dict[str, int]:
     """Make every active job due, and adopt or update the provider jobs this deployment tagged."""
     counts = {"made_due": 0, "adopted": 0, "recorded": 0}
-    with locks.hold(ctx.redis, "reconcile", "jobs", ttl=600) as held:
+    with locks.hold(ctx.redis, LockName.reconcile, "jobs", ttl=600) as held:
         if not held:
             return counts
         for job in ctx.store.scan(Job, None):

@@ -5,7 +5,6 @@ from typing import Any
 
 import orjson
 from pydantic import TypeAdapter
-from redis.asyncio import Redis as AsyncRedis
 from redis.client import Pipeline
 
 from service import clock, faults, idempotency, ids
@@ -42,6 +41,7 @@ from service.pagination import Page, take_page
 from service.projects.models import Project
 from service.provider.types import FineTuningJob
 from service.store import records
+from service.store.clients import AsyncClient as AsyncRedis
 from service.tasks import Task
 from service.webhooks import targets
 

@@ -20,6 +20,7 @@ from service.metrics import SYNC_LAG
 from service.models import registry
 from service.provider.types import FineTuningJob, FineTuningJobEvent
 from service.store import locks
+from service.store.locks import LockName
 from service.store.records import evolve
 from service.tasks import Task
 from service.webhooks.service import notify
@@ -68,7 +69,7 @@ def make_due_by_provider_job(ctx: Context, provider_job_id: str) -> bool:
 
 def sync(ctx: Context, job_id: str) -> None:
     """Bring one job up to date with the provider, then set when it is due next."""
-    with locks.hold(ctx.redis, "sync", job_id, ttl=LEASE_SECONDS) as held:
+    with locks.hold(ctx.redis, LockName.sync, job_id, ttl=LEASE_SECONDS) as held:
         if not held:
             return
         job = ctx.store.get(Job, job_id)
@@ -119,7 +120,7 @@ def fail_when_gone(ctx: Context, job: Job) -> bool:
 
 def recover_launch(ctx: Context, job: Job) -> None:
     if (states.pending_without_launch(job, clock.now(), ctx.settings.launch_lock_seconds)
-            and not locks.is_held(ctx.redis, "launch", job.id)):
+            and not locks.is_held(ctx.redis, LockName.launch, job.id)):
         log.info("job.launch.requeued", job_id=job.id)
         ctx.enqueue(Task.launch_job, job.id)
     # A launch counts as lost only launch_lock_seconds after the job last changed: look no sooner.

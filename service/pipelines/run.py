@@ -36,7 +36,8 @@ from service.pipelines.models import (
     StepName,
 )
 from service.projects import service as projects
-from service.store import keys, locks
+from service.store import due, keys, locks
+from service.store.locks import LockName
 from service.store.records import Record
 
 LOCK_SECONDS = 600  # longer than converting or splitting a big file takes
@@ -53,7 +54,7 @@ class Stop(Exception):
 
 
 def advance(ctx: Context, pipeline_id: str) -> None:
-    with locks.hold(ctx.redis, "pipeline", pipeline_id, ttl=LOCK_SECONDS) as held:
+    with locks.hold(ctx.redis, LockName.pipeline, pipeline_id, ttl=LOCK_SECONDS) as held:
         if not held:
             return  # the holder queues the next advance; the sweep does if the holder died
         wait: float | None = None
@@ -74,7 +75,7 @@ def step_through(ctx: Context, pipeline_id: str) -> float | None:
     while True:
         pipeline = ctx.store.get(Pipeline, pipeline_id)
         if pipeline is None or pipeline.status in TERMINAL:
-            ctx.redis.zrem(keys.pipelines_due(), pipeline_id)
+            due.drop(ctx.redis, keys.pipelines_due(), pipeline_id)
             return None
         step = pipeline.current()
         if step is None:

@@ -20,6 +20,7 @@ from service.pipelines.models import (
 )
 from service.projects.models import Project
 from service.store import keys
+from service.store.locks import LockName
 from service.tasks import Task
 
 OVERDUE_GRACE = 120.0  # seconds a queued advance may wait for a worker before it counts as lost
@@ -90,4 +91,5 @@ def queue_advance(ctx: Context, pipeline_id: str, delay: float = 0.0) -> None:
 
 def requeue_overdue(ctx: Context) -> int:
     """Queue again the advances lost with a worker or with the queue."""
-    return overdue.requeue(ctx, keys.pipelines_due(), Pipeline, TERMINAL, queue_advance)
+    return overdue.requeue(ctx, keys.pipelines_due(), Pipeline, TERMINAL, LockName.pipeline,
+                           queue_advance)

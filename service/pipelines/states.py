@@ -15,7 +15,7 @@ from service.pipelines.models import (
     StepName,
     StepStatus,
 )
-from service.store import keys
+from service.store import due, keys
 from service.webhooks.service import notify
 
 # The status of the step a pipeline stops at, by the pipeline's end status.
@@ -76,7 +76,7 @@ def end(ctx: Context, pipeline_id: str, status: PipelineStatus,
 
     ended = guarded(ctx, pipeline_id, stop)
     if ended is not None:
-        ctx.redis.zrem(keys.pipelines_due(), pipeline_id)
+        due.drop(ctx.redis, keys.pipelines_due(), pipeline_id)
         notify(ctx, ended.project_id, "pipeline.completed",
                {"pipeline": ended.model_dump(mode="json")})
     return ended

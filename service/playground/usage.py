@@ -12,7 +12,7 @@ from service.context import Context
 from service.datasets.pricing import PriceTable, load_prices
 from service.errors import InvalidRequest
 from service.logs import log
-from service.store import keys
+from service.playground import repository
 
 TOKENS = Counter("ftm_playground_tokens_total", "Tokens used through the playground, by the "
                  "model's kind (base, fine_tuned) and the tokens' (prompt, completion)",
@@ -54,15 +54,8 @@ def record(ctx: Context, project_id: str, model: str, tokens: Tokens | None) -> 
     """Count one request and, when the provider reported them, its tokens and cost."""
     prompt, completion = tokens or (0, 0)
     cost = estimate_cost(ctx, model, (prompt, completion)) if tokens else None
-    key = keys.usage(project_id, model)
     try:
-        pipe = ctx.redis.pipeline(transaction=False)
-        pipe.hincrby(key, "requests", 1)
-        pipe.hincrby(key, "prompt_tokens", prompt)
-        pipe.hincrby(key, "completion_tokens", completion)
-        if cost:
-            pipe.hincrbyfloat(key, "cost_usd", cost)
-        pipe.execute()
+        repository.add_usage(ctx.redis, project_id, model, prompt, completion, cost)
     except redis.RedisError as exc:
         # The answer is already on its way; losing a count must not break it.
         log.warning("playground.usage.not_recorded", model=model, error=type(exc).__name__)

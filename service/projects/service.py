@@ -4,13 +4,13 @@ import hashlib
 import hmac
 import secrets
 
-import redis.asyncio
-
 from service import clock, ids
 from service.context import Context
 from service.errors import KeyNotFound, ProjectNotFound, Unauthorized
+from service.projects import repository
 from service.projects.models import ApiKey, ApiKeyCreated, KeyCreate, Project, ProjectCreate
-from service.store import keys, records
+from service.store import records
+from service.store.clients import AsyncClient
 
 KEY_PREFIX = "ftm_"
 
@@ -40,7 +40,7 @@ def create_key(ctx: Context, project_id: str, body: KeyCreate) -> ApiKeyCreated:
                     name=body.name, redacted=f"{secret[:8]}…{secret[-4:]}",
                     key_hash=hash_key(secret))
     ctx.store.create(record, project_id,
-                     extra=lambda pipe: pipe.set(keys.api_key_hash(record.key_hash), record.id))
+                     extra=lambda pipe: repository.index_key(pipe, record.key_hash, record.id))
     return ApiKeyCreated(**record.model_dump(exclude={"object", "revoked", "key_hash"}),
                          key=secret)
 
@@ -51,22 +51,21 @@ def revoke_key(ctx: Context, key_id: str) -> None:
     if record is None:
         raise KeyNotFound(key_id)
     ctx.store.update(ApiKey, key_id, lambda k: k.model_copy(update={"revoked": True}),
-                     extra=lambda pipe, old, new: pipe.delete(keys.api_key_hash(old.key_hash)))
+                     extra=lambda pipe, old, new: repository.unindex_key(pipe, old.key_hash))
 
 
 def authenticate(ctx: Context, secret: str) -> tuple[Project, ApiKey]:
     """The project and key behind a bearer secret, or Unauthorized."""
-    key_id = ctx.redis.get(keys.api_key_hash(hash_key(secret)))
-    record = ctx.store.get(ApiKey, key_id.decode()) if key_id else None
+    key_id = repository.key_id_by_hash(ctx.redis, hash_key(secret))
+    record = ctx.store.get(ApiKey, key_id) if key_id else None
     project = ctx.store.get(Project, record.project_id) if record else None
     return valid_key(project, record)
 
 
-async def authenticate_on_loop(client: redis.asyncio.Redis,
-                               secret: str) -> tuple[Project, ApiKey]:
+async def authenticate_on_loop(client: AsyncClient, secret: str) -> tuple[Project, ApiKey]:
     """authenticate() through an asyncio client."""
-    key_id = await client.get(keys.api_key_hash(hash_key(secret)))
-    record = await records.get_on_loop(client, ApiKey, key_id.decode()) if key_id else None
+    key_id = await repository.key_id_by_hash_on_loop(client, hash_key(secret))
+    record = await records.get_on_loop(client, ApiKey, key_id) if key_id else None
     project = await records.get_on_loop(client, Project, record.project_id) if record else None
     return valid_key(project, record)
 

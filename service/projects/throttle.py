@@ -1,30 +1,21 @@
 """Wrong credentials throttled per client address: after `auth_failures_per_window` failures in
 a window, the address is answered 429 until the window ends, whatever key it sends next."""
 
-import redis.asyncio
-
 from service.context import Context
 from service.errors import TooManyFailedAttempts
-from service.store import keys
+from service.projects import repository
+from service.store.clients import AsyncClient
 
 
 def check(ctx: Context, address: str) -> None:
     """TooManyFailedAttempts while the address is over its allowance; the key is not looked at."""
-    key = keys.auth_failures(address)
-    pipe = ctx.redis.pipeline(transaction=False)
-    pipe.get(key)
-    pipe.ttl(key)
-    count, ttl = pipe.execute()
+    count, ttl = repository.failures(ctx.redis, address)
     refuse_if_over(count, ttl, ctx.settings.auth_failures_per_window)
 
 
-async def check_on_loop(client: redis.asyncio.Redis, ctx: Context, address: str) -> None:
+async def check_on_loop(client: AsyncClient, ctx: Context, address: str) -> None:
     """check() through an asyncio client."""
-    key = keys.auth_failures(address)
-    pipe = client.pipeline(transaction=False)
-    pipe.get(key)
-    pipe.ttl(key)
-    count, ttl = await pipe.execute()
+    count, ttl = await repository.failures_on_loop(client, address)
     refuse_if_over(count, ttl, ctx.settings.auth_failures_per_window)
 
 
@@ -34,16 +25,9 @@ def refuse_if_over(count: bytes | None, ttl: int, allowed: int) -> None:
 
 
 def record_failure(ctx: Context, address: str) -> None:
-    key = keys.auth_failures(address)
-    pipe = ctx.redis.pipeline()
-    pipe.set(key, 0, ex=ctx.settings.auth_failure_window_seconds, nx=True)
-    pipe.incr(key)
-    pipe.execute()
+    repository.count_failure(ctx.redis, address, ctx.settings.auth_failure_window_seconds)
 
 
-async def record_failure_on_loop(client: redis.asyncio.Redis, ctx: Context, address: str) -> None:
-    key = keys.auth_failures(address)
-    pipe = client.pipeline()
-    pipe.set(key, 0, ex=ctx.settings.auth_failure_window_seconds, nx=True)
-    pipe.incr(key)
-    await pipe.execute()
+async def record_failure_on_loop(client: AsyncClient, ctx: Context, address: str) -> None:
+    await repository.count_failure_on_loop(client, address,
+                                           ctx.settings.auth_failure_window_seconds)

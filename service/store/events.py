@@ -1,6 +1,7 @@
 """Append-only event streams (one Redis Stream per resource), each provider event added once."""
 
-from typing import Any
+from collections.abc import AsyncGenerator
+from typing import Any, cast
 
 import orjson
 import redis
@@ -20,7 +21,15 @@ def to_stream_id(event_id: str) -> str:
     return event_id.removeprefix(PREFIX)
 
 
-def decode(entry: tuple[bytes, dict[bytes, bytes]]) -> dict[str, Any]:
+Entry = tuple[bytes, dict[bytes, bytes]]
+
+
+def entries(reply: object) -> list[Entry]:
+    """A stream range as the client answers it (bytes: decode_responses is off)."""
+    return cast(list[Entry], reply)
+
+
+def decode(entry: Entry) -> dict[str, Any]:
     stream_id, fields = entry
     event: dict[str, Any] = orjson.loads(fields[b"json"])
     event["id"] = PREFIX + stream_id.decode()
@@ -61,8 +70,8 @@ class EventLog:
     def after(self, resource_id: str, after: str | None, limit: int) -> list[dict[str, Any]]:
         """Events oldest first, strictly after the event id `after`."""
         start = f"({to_stream_id(after)}" if after else "-"
-        entries = self.redis.xrange(self.stream(resource_id), start, "+", count=limit)
-        return [decode(entry) for entry in entries]
+        found = self.redis.xrange(self.stream(resource_id), start, "+", count=limit)
+        return [decode(entry) for entry in entries(found)]
 
     def newest(self, resource_id: str, limit: int) -> list[dict[str, Any]]:
         """The latest events, newest first."""
@@ -71,7 +80,7 @@ class EventLog:
         return [decode(entry) for entry in entries]
 
     def all(self, resource_id: str) -> list[dict[str, Any]]:
-        return [decode(entry) for entry in self.redis.xrange(self.stream(resource_id))]
+        return [decode(entry) for entry in entries(self.redis.xrange(self.stream(resource_id)))]
 
     def delete(self, resource_id: str) -> None:
         self.redis.delete(self.stream(resource_id),
@@ -83,4 +92,25 @@ async def read_after(client: redis.asyncio.Redis, stream: str, after: str | None
     """Wait up to block_ms for events after `after` (None: from the first)."""
     start = to_stream_id(after) if after else "0-0"
     answer = await client.xread({stream: start}, count=100, block=block_ms)
-    return [decode(entry) for _, entries in answer for entry in entries]
+    streams = cast(list[tuple[bytes, list[Entry]]], answer)
+    return [decode(entry) for _, found in streams for entry in found]
+
+
+async def follow(url: str, stream: str, after: str | None,
+                 block_ms: int) -> AsyncGenerator[dict[str, Any] | None]:
+    """The stream's events after `after` (None: from the first) as they are added, for as long
+    as the caller reads; None after each block_ms without one, so the caller may look around.
+
+    Through a client of its own: each blocking read holds its connection. Close the iterator
+    (contextlib.aclosing) to close the client at once."""
+    client = redis.asyncio.Redis.from_url(url)
+    try:
+        while True:
+            batch = await read_after(client, stream, after, block_ms)
+            for event in batch:
+                after = event["id"]
+                yield event
+            if not batch:
+                yield None
+    finally:
+        await client.aclose()

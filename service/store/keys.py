@@ -160,3 +160,8 @@ def datasets_due() -> str:
 def datasets_awaiting(project_id: str) -> str:
     """A project's datasets awaiting validation, by creation time (its backlog)."""
     return f"{PREFIX}:project:{project_id}:datasets_awaiting"
+
+
+def dataset_report(dataset_id: str, model: str) -> str:
+    """A dataset's validation report for one model (JSON), kept once computed."""
+    return record_part("dataset", dataset_id, f"report:{model}")

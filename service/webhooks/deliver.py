@@ -9,16 +9,17 @@ import time
 from urllib.parse import urlsplit
 
 import httpx
-from redis.client import Pipeline
 
 from service import clock
 from service.context import Context
 from service.logs import log
 from service.metrics import WEBHOOK_DELIVERIES
 from service.settings import Settings
-from service.store import keys, locks
+from service.store import locks
+from service.store.clients import Pipeline
+from service.store.locks import LockName
 from service.tasks import Task
-from service.webhooks import signing, targets
+from service.webhooks import repository, signing, targets
 from service.webhooks.models import Attempt, Delivery, DeliveryStatus
 
 LOCK_SECONDS = 120
@@ -33,11 +34,8 @@ OUTCOMES = {DeliveryStatus.succeeded: "delivered", DeliveryStatus.pending: "retr
 def queue(ctx: Context, delivery: Delivery, body: str) -> None:
     """Record a pending delivery with the exact body every attempt sends; queue its first attempt."""
     def write(pipe: Pipeline) -> None:
-        pipe.set(keys.delivery_payload(delivery.id), body)
-        pipe.zadd(keys.deliveries_pending(), {delivery.id: delivery.created_at})
-        if delivery.webhook_id is not None:
-            pipe.zadd(keys.webhook_deliveries(delivery.webhook_id),
-                      {delivery.id: clock.now_precise()})
+        repository.save_delivery(pipe, delivery.id, delivery.webhook_id, body,
+                                 delivery.created_at, clock.now_precise())
 
     ctx.store.create(delivery, delivery.project_id, extra=write)
     ctx.enqueue(Task.deliver_webhook, delivery.id)
@@ -48,7 +46,7 @@ def run(ctx: Context, delivery_id: str) -> None:
 
     Safe to run twice: a finished delivery or one whose next attempt is not yet due is left alone.
     """
-    with locks.hold(ctx.redis, "deliver", delivery_id, ttl=LOCK_SECONDS) as held:
+    with locks.hold(ctx.redis, LockName.deliver, delivery_id, ttl=LOCK_SECONDS) as held:
         if not held:
             return  # another worker is attempting it; the lock expires if that one dies
         delivery = ctx.store.get(Delivery, delivery_id)
@@ -56,7 +54,7 @@ def run(ctx: Context, delivery_id: str) -> None:
                 or (delivery.next_attempt_at or 0) > clock.now()):
             return
         secret = signing.secret_for(ctx, delivery)
-        body = ctx.redis.get(keys.delivery_payload(delivery_id))
+        body = repository.body(ctx.redis, delivery_id)
         if secret is None or body is None:
             give_up(ctx, delivery_id, "The webhook was deleted before the event was delivered.")
             return
@@ -108,19 +106,18 @@ def post(settings: Settings, delivery: Delivery, body: str, secret: str) -> Atte
     return Attempt(at=at, status_code=status, error=error, duration_ms=duration_ms)
 
 
-def origin_key(url: str) -> str:
+def origin(url: str) -> str:
     parts = urlsplit(url)
-    return keys.webhook_receiver_rest(f"{parts.scheme}://{parts.netloc}".lower())
+    return f"{parts.scheme}://{parts.netloc}".lower()
 
 
 def rest(ctx: Context, url: str) -> None:
     seconds = ctx.settings.webhook_retry_base_seconds
-    ctx.redis.set(origin_key(url), clock.now_precise() + seconds, px=max(1, int(seconds * 1000)))
+    repository.rest(ctx.redis, origin(url), clock.now_precise() + seconds, seconds)
 
 
 def resting_until(ctx: Context, url: str) -> float | None:
-    until = ctx.redis.get(origin_key(url))
-    return float(until) if until is not None else None
+    return repository.resting_until(ctx.redis, origin(url))
 
 
 def postpone(ctx: Context, delivery_id: str, until: float) -> None:
@@ -169,16 +166,15 @@ def give_up(ctx: Context, delivery_id: str, reason: str) -> None:
 
 def track_pending(pipe: Pipeline, old: Delivery, new: Delivery) -> None:
     if new.status == DeliveryStatus.pending:
-        pipe.zadd(keys.deliveries_pending(), {new.id: new.next_attempt_at or 0})
+        repository.mark_pending(pipe, new.id, new.next_attempt_at or 0)
     else:
-        pipe.zrem(keys.deliveries_pending(), new.id)
+        repository.unmark_pending(pipe, new.id)
 
 
 def requeue_overdue(ctx: Context, grace_seconds: float = 300) -> int:
     """Queue again the pending deliveries overdue by grace_seconds: their task was lost with a
     worker. A duplicate of a task that still runs does nothing (see `run`)."""
-    overdue = ctx.redis.zrangebyscore(keys.deliveries_pending(), "-inf",
-                                      clock.now() - grace_seconds, start=0, num=OVERDUE_BATCH)
-    for raw in overdue:
-        ctx.enqueue(Task.deliver_webhook, raw.decode())
+    overdue = repository.pending_due_by(ctx.redis, clock.now() - grace_seconds, OVERDUE_BATCH)
+    for delivery_id in overdue:
+        ctx.enqueue(Task.deliver_webhook, delivery_id)
     return len(overdue)

@@ -11,8 +11,7 @@ from service.deletion import Deleted
 from service.errors import NotFound, WebhookNotFound
 from service.logs import log
 from service.pagination import Page, take_page
-from service.store import keys
-from service.webhooks import deliver, signing, targets
+from service.webhooks import deliver, repository, signing, targets
 from service.webhooks.models import (
     Delivery,
     JobSecret,
@@ -30,7 +29,7 @@ def create(ctx: Context, project_id: str, body: WebhookCreate) -> WebhookCreated
                       url=body.url, events=body.events, description=body.description)
     secret = signing.new_secret()
     ctx.store.create(webhook, project_id,
-                     extra=lambda pipe: pipe.set(keys.webhook_secret(webhook.id), secret))
+                     extra=lambda pipe: repository.save_secret(pipe, webhook.id, secret))
     log.info("webhook.created", webhook_id=webhook.id, events=list(webhook.events))
     return WebhookCreated(**webhook.model_dump(), secret=secret)
 
@@ -53,7 +52,7 @@ def delete(ctx: Context, project_id: str, webhook_id: str) -> Deleted:
     if not ctx.store.was_deleted(Webhook, webhook_id, project_id):
         get(ctx, project_id, webhook_id)
         ctx.store.bury(Webhook, webhook_id, project_id)
-        ctx.redis.delete(keys.webhook_secret(webhook_id))
+        repository.delete_secret(ctx.redis, webhook_id)
         log.info("webhook.deleted", webhook_id=webhook_id)
     return Deleted(id=webhook_id, object="webhook")
 
@@ -67,14 +66,13 @@ def page_deliveries(ctx: Context, project_id: str, webhook_id: str, limit: int,
 
 def scan_deliveries(ctx: Context, webhook_id: str, after: str | None,
                     batch: int = 100) -> Iterator[Delivery]:
-    index = keys.webhook_deliveries(webhook_id)
     start = 0
     if after is not None:
-        rank = ctx.redis.zrevrank(index, after)
+        rank = repository.delivery_rank(ctx.redis, webhook_id, after)
         if rank is None:
             raise NotFound("delivery", after)
-        start = int(rank) + 1
-    while found := [i.decode() for i in ctx.redis.zrevrange(index, start, start + batch - 1)]:
+        start = rank + 1
+    while found := repository.delivery_ids(ctx.redis, webhook_id, start, batch):
         yield from ctx.store.get_many(Delivery, found)
         start += len(found)
 

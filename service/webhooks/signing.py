@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from standardwebhooks import Webhook as Signer
 
 from service.context import Context
-from service.store import keys
+from service.webhooks import repository
 from service.webhooks.models import Delivery
 
 SECRET_PREFIX = "whsec_"
@@ -25,17 +25,13 @@ def new_secret() -> str:
 
 def job_secret(ctx: Context, project_id: str) -> str:
     """The project's secret for deliveries to jobs' own webhook_url, made on first use."""
-    key = keys.project_webhook_secret(project_id)
-    ctx.redis.set(key, new_secret(), nx=True)
-    raw = ctx.redis.get(key)
-    assert raw is not None
-    return raw.decode()  # type: ignore[no-any-return]
+    return repository.job_secret(ctx.redis, project_id, new_secret())
 
 
 def rotate_job_secret(ctx: Context, project_id: str) -> str:
     """A new job-URL secret; later attempts, retries included, are signed with it."""
     secret = new_secret()
-    ctx.redis.set(keys.project_webhook_secret(project_id), secret)
+    repository.replace_job_secret(ctx.redis, project_id, secret)
     return secret
 
 
@@ -43,8 +39,7 @@ def secret_for(ctx: Context, delivery: Delivery) -> str | None:
     """The secret to sign a delivery with; None once its webhook was deleted."""
     if delivery.webhook_id is None:
         return job_secret(ctx, delivery.project_id)
-    raw = ctx.redis.get(keys.webhook_secret(delivery.webhook_id))
-    return None if raw is None else raw.decode()
+    return repository.secret(ctx.redis, delivery.webhook_id)
 
 
 def signed_headers(secret: str, message_id: str, body: str, at: int) -> dict[str, str]:

@@ -2,10 +2,12 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 from urllib.parse import quote
 
+import orjson
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.requests import ClientDisconnect
 
+from service import idempotency
 from service.api.deps import ContextDep, ProjectDep
 from service.api.middleware import auth_scope
 from service.api.openapi import problems
@@ -22,6 +24,7 @@ from service.datasets.models import (
 from service.datasets.split import SplitRequest
 from service.deletion import Deleted
 from service.pagination import Page
+from service.store.clients import Pipeline
 
 router = APIRouter(prefix="/v1/datasets", tags=["datasets"])
 
@@ -35,15 +38,46 @@ UPLOAD_BODY = {"requestBody": {"required": True, "content": {"multipart/form-dat
 @router.post("", status_code=201, openapi_extra=UPLOAD_BODY,
              responses={201: {"model": Dataset}})
 async def upload_dataset(request: Request, project: ProjectDep, ctx: ContextDep) -> Response:
-    dataset, replayed = await datasets.upload_dataset(
-        ctx, project.id, until_disconnect(request), request.headers.get("content-type", ""),
-        request.headers.get("idempotency-key"), auth_scope(request.headers))
-    headers = {"Location": f"/v1/datasets/{dataset.id}"}
-    if replayed is not None:
-        headers["Idempotent-Replayed"] = "true"
-        return Response(replayed.body, replayed.status, headers=headers,
-                        media_type="application/json")
-    return JSONResponse(dataset.model_dump(mode="json"), 201, headers=headers)
+    stored = await datasets.store_upload(ctx, project.id, until_disconnect(request),
+                                         request.headers.get("content-type", ""))
+    key = request.headers.get("idempotency-key")
+    if not key:
+        return created(datasets.record_upload(ctx, project.id, stored))
+    scope, print_ = auth_scope(request.headers), upload_fingerprint(stored)
+    try:
+        first = idempotency.claim(ctx, scope, key, print_)
+    except Exception:
+        datasets.discard_upload(ctx, stored)
+        raise
+    if first is not None:
+        datasets.discard_upload(ctx, stored)
+        return replayed(first)
+
+    def keep_answer(pipe: Pipeline, dataset: Dataset) -> None:
+        """In the transaction that records the dataset: a retry after the process died
+        replays this answer rather than recording the file again."""
+        idempotency.complete(ctx, scope, key, print_, 201, [
+            ("location", location(dataset)), ("content-type", "application/json")],
+            orjson.dumps(dataset.model_dump(mode="json")), pipe)
+
+    return created(datasets.record_upload(ctx, project.id, stored, keep_answer))
+
+
+def upload_fingerprint(stored: datasets.StoredUpload) -> str:
+    """The upload's fields and file: the same again is a repeat of this upload."""
+    return idempotency.fingerprint("POST /v1/datasets", orjson.dumps(
+        stored.received.fields, option=orjson.OPT_SORT_KEYS), stored.received.sha256)
+
+
+def location(dataset: Dataset) -> str:
+    return f"/v1/datasets/{dataset.id}"
+
+
+def replayed(first: idempotency.Stored) -> Response:
+    """The first answer as it was, even if the dataset was deleted since."""
+    dataset = Dataset.model_validate_json(first.body)
+    return Response(first.body, first.status, media_type="application/json", headers={
+        "Location": location(dataset), "Idempotent-Replayed": "true"})
 
 
 async def until_disconnect(request: Request) -> AsyncIterator[bytes]:

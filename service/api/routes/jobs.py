@@ -1,8 +1,8 @@
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from typing import Annotated, Any, Literal
 
 import orjson
-import redis.asyncio
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 from sse_starlette.sse import EventSourceResponse, ServerSentEvent
@@ -27,7 +27,7 @@ from service.jobs.models import (
     JobStatus,
 )
 from service.pagination import Page
-from service.store.events import is_valid_id, read_after
+from service.store.events import follow, is_valid_id
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 HEARTBEAT_SECONDS = 15
@@ -121,32 +121,29 @@ async def stream_job_events(job_id: str, request: Request, project: ProjectDep, 
     stream = job_events.log_of(ctx).stream(job_id)
 
     async def generate() -> AsyncIterator[ServerSentEvent]:
-        client = redis.asyncio.Redis.from_url(ctx.settings.redis_url)
-        nonlocal cursor
-        try:
-            while True:
-                batch = await read_after(client, stream, cursor, block_ms=1000)
-                for event in batch:
-                    cursor = event["id"]
-                    yield ServerSentEvent(data=orjson.dumps(event).decode(), id=event["id"],
-                                          event=event["type"])
-                    if event["type"] == "status" and event["data"].get("to") in TERMINAL:
-                        yield ServerSentEvent(event="end", data=orjson.dumps(
-                            {"status": event["data"]["to"]}).decode())
+        async with aclosing(follow(ctx.settings.redis_url, stream, cursor,
+                                   block_ms=1000)) as followed:
+            async for event in followed:
+                if event is None:  # a quiet while: is anyone still there, has the job ended?
+                    if await request.is_disconnected():
                         return
-                if batch:
+                    current = ctx.store.get(Job, job_id)
+                    if current is not None and current.status in TERMINAL:
+                        yield ending(current.status)
+                        return
                     continue
-                if await request.is_disconnected():
+                yield ServerSentEvent(data=orjson.dumps(event).decode(), id=event["id"],
+                                      event=event["type"])
+                if event["type"] == "status" and event["data"].get("to") in TERMINAL:
+                    yield ending(event["data"]["to"])
                     return
-                current = ctx.store.get(Job, job_id)
-                if current is not None and current.status in TERMINAL:
-                    yield ServerSentEvent(event="end", data=orjson.dumps(
-                        {"status": current.status}).decode())
-                    return
-        finally:
-            await client.aclose()
 
     return EventSourceResponse(generate(), ping=HEARTBEAT_SECONDS)
+
+
+def ending(status: str) -> ServerSentEvent:
+    """The last message of a job's event stream: the job ended, with this status."""
+    return ServerSentEvent(event="end", data=orjson.dumps({"status": status}).decode())
 
 
 @router.get("/{job_id}/metrics", response_model=JobMetrics,
