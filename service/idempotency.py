@@ -9,7 +9,7 @@ from pydantic import BaseModel
 from redis.client import Pipeline
 
 from service.context import Context
-from service.errors import Conflict, IdempotencyKeyReused
+from service.errors import IdempotencyKeyInUse, IdempotencyKeyReused
 from service.store import keys
 
 KEEP_SECONDS = 26 * 3600
@@ -24,10 +24,6 @@ class Stored(BaseModel):
     status: int = 0
     headers: list[tuple[str, str]] = []
     body: str = ""
-
-
-class IdempotencyKeyInUse(Conflict):
-    code = "idempotency_key_in_use"
 
 
 def fingerprint(*parts: bytes | str) -> str:

@@ -12,20 +12,12 @@ from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import parse_options_header
 
 from service.datasets.csvfile import EncodingCheck
-from service.errors import InvalidRequest, PayloadTooLarge
+from service.errors import InvalidMultipart, InvalidName, PayloadTooLarge
 from service.names import control_character
 
 FIELD_LIMIT = 4096
 TEXT_FIELDS = ("name", "format")
 SNIFF_BYTES = 4096
-
-
-class InvalidMultipart(InvalidRequest):
-    code = "invalid_multipart"
-
-
-class InvalidName(InvalidRequest):
-    code = "invalid_name"
 
 
 def check_printable(text: str, what: str, field: str) -> str:

@@ -4,7 +4,7 @@ from typing import Any
 
 from service import clock
 from service.context import Context
-from service.errors import Conflict
+from service.errors import InvalidEvaluationState
 from service.evaluations.models import TERMINAL, Evaluation, EvaluationStatus
 from service.store import keys
 
@@ -14,10 +14,6 @@ NEXT: dict[EvaluationStatus, frozenset[EvaluationStatus]] = {
     S.running: frozenset({S.running, S.succeeded, S.failed, S.cancelled}),
     S.succeeded: frozenset(), S.failed: frozenset(), S.cancelled: frozenset(),
 }
-
-
-class InvalidEvaluationState(Conflict):
-    code = "invalid_evaluation_state"
 
 
 def advance(evaluation: Evaluation, to: EvaluationStatus,

@@ -16,12 +16,14 @@ from service.datasets.models import Dataset, DatasetFormat, DatasetStatus
 from service.datasets.pricing import auto_epochs
 from service.errors import (
     BudgetExceeded,
+    DatasetFormatMismatch,
     DatasetNotReady,
     InvalidJobState,
-    InvalidRequest,
     JobNotFound,
     ModelNotFound,
-    NotFound,
+    ModelNotTunable,
+    ProviderJobAlreadyTracked,
+    ProviderJobNotFound,
     ProviderRejected,
 )
 from service.jobs import events, lifecycle
@@ -47,25 +49,6 @@ from service.tasks import Task
 from service.webhooks import targets
 
 METHOD: TypeAdapter[Method] = TypeAdapter(Method)
-
-
-class DatasetFormatMismatch(InvalidRequest):
-    code = "dataset_format_mismatch"
-
-
-class ModelNotTunable(InvalidRequest):
-    code = "model_not_tunable"
-
-
-class ProviderJobAlreadyTracked(InvalidRequest):
-    code = "provider_job_already_tracked"
-
-
-class ProviderJobNotFound(NotFound):
-    code = "provider_job_not_found"
-
-    def __init__(self, provider_job_id: str) -> None:
-        super().__init__("provider job", provider_job_id)
 
 
 def get(ctx: Context, project_id: str, job_id: str) -> Job:

@@ -10,7 +10,7 @@ from sse_starlette.sse import EventSourceResponse, ServerSentEvent
 from service.api.deps import BEARER, ContextDep, ProjectDep, caller_project
 from service.api.openapi import problems, server_sent_events
 from service.api.pagination import After, Limit
-from service.errors import InvalidRequest
+from service.errors import InvalidCursor
 from service.jobs import events as job_events
 from service.jobs import metrics as job_metrics
 from service.jobs import service as jobs
@@ -31,10 +31,6 @@ from service.store.events import is_valid_id, read_after
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 HEARTBEAT_SECONDS = 15
-
-
-class InvalidCursor(InvalidRequest):
-    code = "invalid_cursor"
 
 
 def job_response(job: Job, status: int) -> JSONResponse:
