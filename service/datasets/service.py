@@ -15,7 +15,14 @@ from service import clock, faults, idempotency, ids
 from service.context import Context
 from service.datasets import backlog, ingest, upload
 from service.datasets.convert import ConvertRequest, convert_file
-from service.datasets.models import Conversion, Dataset, DatasetFormat, DatasetStatus, storage_name
+from service.datasets.models import (
+    Conversion,
+    Dataset,
+    DatasetFormat,
+    DatasetRows,
+    DatasetStatus,
+    storage_name,
+)
 from service.datasets.pricing import load_prices
 from service.datasets.split import SplitRequest, split_file
 from service.datasets.tokens import encoding_for
@@ -149,7 +156,7 @@ def content(ctx: Context, dataset: Dataset) -> Iterator[bytes]:
             yield chunk
 
 
-def rows(ctx: Context, dataset: Dataset, offset: int, limit: int) -> dict[str, Any]:
+def rows(ctx: Context, dataset: Dataset, offset: int, limit: int) -> DatasetRows:
     """Parsed rows offset..offset+limit: JSON lines (blank ones skipped) or CSV records."""
     data: list[dict[str, Any]] = []
     with ctx.storage.reader(dataset.storage_name) as raw:
@@ -161,8 +168,8 @@ def rows(ctx: Context, dataset: Dataset, offset: int, limit: int) -> dict[str, A
             if len(data) >= limit:
                 break
             data.append({"row": number, **row})
-    return {"object": "list", "data": data, "offset": offset, "limit": limit,
-            "total": dataset.rows}
+    return DatasetRows.model_validate({"data": data, "offset": offset, "limit": limit,
+                                       "total": dataset.rows})
 
 
 def csv_rows(text: io.TextIOWrapper) -> Iterator[tuple[int, dict[str, Any]]]:

@@ -83,7 +83,7 @@ def download_dataset_content(dataset_id: str, project: ProjectDep, ctx: ContextD
 def list_dataset_rows(dataset_id: str, project: ProjectDep, ctx: ContextDep,
              offset: Annotated[int, Query(ge=0)] = 0,
              limit: Annotated[int, Query(ge=1, le=100)] = 20) -> DatasetRows:
-    return DatasetRows.model_validate(datasets.rows(ctx, datasets.get(ctx, project.id, dataset_id), offset, limit))
+    return datasets.rows(ctx, datasets.get(ctx, project.id, dataset_id), offset, limit)
 
 
 @router.get("/{dataset_id}/report", responses=problems(409))

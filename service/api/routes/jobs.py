@@ -26,7 +26,7 @@ from service.jobs.models import (
     JobStatus,
 )
 from service.jobs.sync import read_json
-from service.pagination import Page
+from service.pagination import Page, take_page, whole_page
 from service.store.events import is_valid_id, read_after
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
@@ -100,10 +100,7 @@ def list_job_events(job_id: str, project: ProjectDep, ctx: ContextDep,
                     after: After = None, limit: Limit = 20) -> Page[JobEvent]:
     jobs.get(ctx, project.id, job_id)
     found = job_events.log_of(ctx).after(job_id, checked_cursor(after), limit + 1)
-    data = [JobEvent.model_validate(event) for event in found[:limit]]
-    return Page[JobEvent](data=data, has_more=len(found) > limit,
-                          first_id=data[0].id if data else None,
-                          last_id=data[-1].id if data else None)
+    return take_page(map(JobEvent.model_validate, found), limit)
 
 
 @router.get("/{job_id}/events/stream", response_class=EventSourceResponse,
@@ -159,6 +156,5 @@ def get_job_metrics(job_id: str, project: ProjectDep, ctx: ContextDep,
 @router.get("/{job_id}/checkpoints")
 def list_job_checkpoints(job_id: str, project: ProjectDep, ctx: ContextDep) -> Page[Checkpoint]:
     jobs.get(ctx, project.id, job_id)
-    data = [Checkpoint.model_validate(item) for item in read_json(ctx, job_id, "checkpoints")]
-    return Page[Checkpoint](data=data, has_more=False, first_id=data[0].id if data else None,
-                            last_id=data[-1].id if data else None)
+    return whole_page([Checkpoint.model_validate(item)
+                       for item in read_json(ctx, job_id, "checkpoints")])
