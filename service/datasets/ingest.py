@@ -7,7 +7,7 @@ import orjson
 from service import clock, faults
 from service.context import Context
 from service.datasets import backlog, csvfile
-from service.datasets.formats import sniff_format
+from service.datasets.formats import guess_format, read_head
 from service.datasets.models import Dataset, DatasetFormat, DatasetStatus
 from service.datasets.pricing import load_prices
 from service.datasets.report import build_report
@@ -44,7 +44,7 @@ def validate(ctx: Context, dataset_id: str) -> None:
 
 def inspect(ctx: Context, dataset: Dataset) -> dict[str, Any]:
     with ctx.storage.local_path(dataset.storage_name) as path:
-        fmt = dataset.format if dataset.format_declared else DatasetFormat(sniff_format(path))
+        fmt = dataset.format if dataset.format_declared else DatasetFormat(guess_format(read_head(path)))
         if fmt == DatasetFormat.csv:
             summary = csvfile.inspect_csv(path)
             return {"format": fmt, "status": DatasetStatus.ready, "rows": summary.rows,

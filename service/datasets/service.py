@@ -15,6 +15,7 @@ from service import clock, faults, idempotency, ids
 from service.context import Context
 from service.datasets import backlog, ingest, upload
 from service.datasets.convert import ConvertRequest, convert_file
+from service.datasets.formats import guess_format
 from service.datasets.models import (
     Conversion,
     Dataset,
@@ -72,19 +73,6 @@ def parse_format(value: str | None) -> str:
     return value
 
 
-def guess_format(head: bytes) -> DatasetFormat:
-    """A first guess from the file's start; validation settles it from whole lines."""
-    if not upload.looks_like_json(head):
-        return DatasetFormat.csv
-    first = head.lstrip(b"\xef\xbb\xbf \t\r\n").split(b"\n", 1)[0]
-    for marker, fmt in ((b'"messages"', DatasetFormat.chat),
-                        (b'"preferred_output"', DatasetFormat.preference),
-                        (b'"prompt"', DatasetFormat.prompt_completion)):
-        if marker in first:
-            return fmt
-    return DatasetFormat.chat
-
-
 def printable(text: str) -> str:
     """text without control characters (NUL, CR, LF…): names end up in headers and logs."""
     return "".join(c for c in text if c.isprintable()).strip()
@@ -124,7 +112,7 @@ async def upload_dataset(ctx: Context, project_id: str, stream: AsyncIterator[by
             ctx.storage.delete(name)
             # The first answer as it was, even if the dataset was deleted since.
             return Dataset.model_validate_json(stored.body), stored
-    fmt = DatasetFormat(declared) if declared != "auto" else guess_format(received.head)
+    fmt = DatasetFormat(declared) if declared != "auto" else DatasetFormat(guess_format(received.head))
     dataset = Dataset(id=dataset_id, created_at=clock.now(), updated_at=clock.now(),
                       project_id=project_id,
                       name=printable(received.fields.get("name") or "") or filename_of(received),

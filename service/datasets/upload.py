@@ -12,6 +12,7 @@ from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import parse_options_header
 
 from service.datasets.csvfile import EncodingCheck
+from service.datasets.formats import guess_format
 from service.errors import InvalidMultipart, InvalidName, PayloadTooLarge
 from service.names import control_character
 
@@ -77,7 +78,7 @@ class FileSink:
     def decide(self) -> None:
         """With format auto, check the encoding as CSV unless the file starts like JSON."""
         self.decided = True
-        if not looks_like_json(bytes(self.head)):
+        if guess_format(bytes(self.head)) == "csv":
             self.encoding = EncodingCheck()
             self.encoding.feed(bytes(self.head))
 
@@ -119,10 +120,6 @@ def utf8(raw: bytes, what: str, field: str = "body.file") -> str:
                                "(a file name also as filename*=UTF-8''<percent-encoded>).",
                                errors=[{"field": field, "message": f"{what} not UTF-8"}]
                                ) from None
-
-
-def looks_like_json(head: bytes) -> bool:
-    return head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"{", b"[")
 
 
 async def receive(stream: AsyncIterator[bytes], content_type: str, out: IO[bytes],
