@@ -153,9 +153,6 @@ class Store:
         owner = self.redis.get(keys.record_part(model.kind, record_id, "deleted"))
         return owner is not None and owner.decode() == project_id
 
-    def owns(self, model: type[Record], project_id: str, record_id: str) -> bool:
-        return self.redis.zscore(keys.project_index(model.kind, project_id), record_id) is not None
-
     def scan(self, model: type[R], project_id: str | None, *, after: str | None = None,
              newest_first: bool = True, batch: int = 100) -> Iterator[R]:
         """Records of a project (or all, when project_id is None) from just past `after`."""
