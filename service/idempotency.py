@@ -43,17 +43,17 @@ def json_fingerprint(method: str, path: str, body: bytes) -> str:
     return fingerprint(method, path, canonical)
 
 
-def claim(ctx: Context, scope: str, key: str, print_: str) -> Stored | None:
+def claim(ctx: Context, scope: str, key: str, request_fingerprint: str) -> Stored | None:
     """Take the key for this request (None), or answer the finished first response to replay."""
     redis_key = keys.idempotency(scope, key)
-    pending = Stored(state="pending", fingerprint=print_)
+    pending = Stored(state="pending", fingerprint=request_fingerprint)
     if ctx.redis.set(redis_key, pending.model_dump_json(), nx=True, ex=CLAIM_SECONDS):
         return None
     raw = ctx.redis.get(redis_key)
     if raw is None:  # expired between the two calls
-        return claim(ctx, scope, key, print_)
+        return claim(ctx, scope, key, request_fingerprint)
     stored = Stored.model_validate_json(raw)
-    if stored.fingerprint != print_:
+    if stored.fingerprint != request_fingerprint:
         raise IdempotencyKeyReused(
             f"Idempotency-Key {key!r} was already used with a different request.")
     if stored.state == "pending":
@@ -62,10 +62,10 @@ def claim(ctx: Context, scope: str, key: str, print_: str) -> Stored | None:
     return stored
 
 
-def complete(ctx: Context, scope: str, key: str, print_: str, status: int,
+def complete(ctx: Context, scope: str, key: str, request_fingerprint: str, status: int,
              headers: list[tuple[str, str]], body: bytes, pipe: Pipeline | None = None) -> None:
     """Keep the answer to replay; with pipe, in the transaction that writes what it answers."""
-    done = Stored(state="done", fingerprint=print_, status=status, headers=headers,
+    done = Stored(state="done", fingerprint=request_fingerprint, status=status, headers=headers,
                   body=body.decode("utf-8", "replace"))
     (pipe or ctx.redis).set(keys.idempotency(scope, key), done.model_dump_json(), ex=KEEP_SECONDS)
 

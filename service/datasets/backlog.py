@@ -25,11 +25,11 @@ def check_room(ctx: Context, project_id: str) -> None:
 
 def expect_validation(ctx: Context, dataset: Dataset) -> Callable[[Pipeline], None]:
     """Writes for the record's own transaction: its validation is expected, and counted."""
-    def extra(pipe: Pipeline) -> None:
+    def also_write(pipe: Pipeline) -> None:
         due = clock.now() + ctx.settings.validation_overdue_seconds
         pipe.zadd(keys.datasets_due(), {dataset.id: due})
         pipe.zadd(keys.datasets_awaiting(dataset.project_id), {dataset.id: dataset.created_at})
-    return extra
+    return also_write
 
 
 def settle(pipe: Pipeline, dataset: Dataset) -> None:

@@ -100,11 +100,11 @@ async def upload_dataset(ctx: Context, project_id: str, stream: AsyncIterator[by
         if received.bytes == 0:
             raise InvalidFile("The file is empty.", errors=[{"field": "body.file",
                                                               "message": "0 bytes"}])
-    print_ = idempotency.fingerprint("POST /v1/datasets", orjson.dumps(
+    request_fingerprint = idempotency.fingerprint("POST /v1/datasets", orjson.dumps(
         received.fields, option=orjson.OPT_SORT_KEYS), received.sha256)
     if idempotency_key:
         try:
-            stored = idempotency.claim(ctx, scope, idempotency_key, print_)
+            stored = idempotency.claim(ctx, scope, idempotency_key, request_fingerprint)
         except Exception:
             ctx.storage.delete(name)
             raise
@@ -112,7 +112,7 @@ async def upload_dataset(ctx: Context, project_id: str, stream: AsyncIterator[by
             ctx.storage.delete(name)
             # The first answer as it was, even if the dataset was deleted since.
             return Dataset.model_validate_json(stored.body), stored
-    fmt = DatasetFormat(declared) if declared != "auto" else DatasetFormat(guess_format(received.head))
+    fmt = DatasetFormat(guess_format(received.head) if declared == "auto" else declared)
     dataset = Dataset(id=dataset_id, created_at=clock.now(), updated_at=clock.now(),
                       project_id=project_id,
                       name=printable(received.fields.get("name") or "") or filename_of(received),
@@ -128,11 +128,11 @@ async def upload_dataset(ctx: Context, project_id: str, stream: AsyncIterator[by
         ctx.enqueue(Task.validate_dataset, dataset.id, pipeline=pipe)
         if idempotency_key:
             body = orjson.dumps(dataset.model_dump(mode="json"))
-            idempotency.complete(ctx, scope, idempotency_key, print_, 201,
+            idempotency.complete(ctx, scope, idempotency_key, request_fingerprint, 201,
                                  [("location", f"/v1/datasets/{dataset.id}"),
                                   ("content-type", "application/json")], body, pipe)
 
-    ctx.store.create(dataset, project_id, extra=with_task_and_answer)
+    ctx.store.create(dataset, project_id, also_write=with_task_and_answer)
     faults.point(ctx, "datasets.upload.recorded")
     log.info("dataset.uploaded", dataset_id=dataset.id, bytes=dataset.bytes, format=fmt)
     return dataset, None

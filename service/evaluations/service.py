@@ -30,10 +30,10 @@ from service.evaluations.models import (
     parse_field,
 )
 from service.evaluations.scoring import ScoringMode
+from service.finetuned import registry
 from service.jobs import service as jobs
 from service.jobs.models import JobStatus
 from service.logs import log
-from service.models import registry
 from service.pagination import Page, take_page
 from service.spreadsheet import safe_row
 from service.store import keys

@@ -2,17 +2,21 @@
 
 from typing import Any
 
+from redis.client import Pipeline
+
 from service import clock
 from service.context import Context
 from service.errors import InvalidEvaluationState
 from service.evaluations.models import TERMINAL, Evaluation, EvaluationStatus
 from service.store import keys
 
-S = EvaluationStatus
+QUEUED, RUNNING = EvaluationStatus.queued, EvaluationStatus.running
+SUCCEEDED, FAILED = EvaluationStatus.succeeded, EvaluationStatus.failed
+CANCELLED = EvaluationStatus.cancelled
 NEXT: dict[EvaluationStatus, frozenset[EvaluationStatus]] = {
-    S.queued: frozenset({S.running, S.failed, S.cancelled}),
-    S.running: frozenset({S.running, S.succeeded, S.failed, S.cancelled}),
-    S.succeeded: frozenset(), S.failed: frozenset(), S.cancelled: frozenset(),
+    QUEUED: frozenset({RUNNING, FAILED, CANCELLED}),
+    RUNNING: frozenset({RUNNING, SUCCEEDED, FAILED, CANCELLED}),
+    SUCCEEDED: frozenset(), FAILED: frozenset(), CANCELLED: frozenset(),
 }
 
 
@@ -31,13 +35,13 @@ def advance(evaluation: Evaluation, to: EvaluationStatus,
 def move(ctx: Context, evaluation_id: str, to: EvaluationStatus,
          update: dict[str, Any] | None = None) -> Evaluation | None:
     """Apply the move atomically; None when the evaluation is already where it cannot leave."""
-    extra = None
-    if to == S.cancelled:
-        def extra(pipe, old, new):  # type: ignore[no-untyped-def]
-            pipe.set(keys.evaluation_cancel(evaluation_id), "1", ex=7 * 86400)
+    def mark_cancelled(pipe: Pipeline, old: Evaluation, new: Evaluation) -> None:
+        pipe.set(keys.evaluation_cancel(evaluation_id), "1", ex=7 * 86400)
+
     try:
-        return ctx.store.update(Evaluation, evaluation_id,
-                                lambda evaluation: advance(evaluation, to, update), extra)
+        return ctx.store.update(
+            Evaluation, evaluation_id, lambda evaluation: advance(evaluation, to, update),
+            also_write=mark_cancelled if to == EvaluationStatus.cancelled else None)
     except InvalidEvaluationState:
         return None
 

@@ -37,7 +37,7 @@ def move(ctx: Context, job_id: str, to: JobStatus, *, reason: str = "",
             pipe.zadd(keys.jobs_finished(), {job_id: clock.now()})
 
     try:
-        job = ctx.store.update(Job, job_id, change, extra=also)
+        job = ctx.store.update(Job, job_id, change, also_write=also)
     except InvalidJobState:
         return None
     announce(ctx, job)

@@ -26,6 +26,7 @@ from service.errors import (
     ProviderJobNotFound,
     ProviderRejected,
 )
+from service.finetuned import registry
 from service.jobs import events, lifecycle
 from service.jobs.models import (
     TERMINAL,
@@ -41,7 +42,6 @@ from service.jobs.models import (
     SupervisedMethod,
 )
 from service.jobs.schedule import mark_due
-from service.models import registry
 from service.pagination import Page, take_page
 from service.projects.models import Project
 from service.store import keys, records
@@ -179,7 +179,7 @@ def create(ctx: Context, project: Project, body: JobCreate) -> Job | DryRun:
             ("location", f"/v1/jobs/{job.id}"), ("content-type", "application/json")],
             orjson.dumps(job.model_dump(mode="json")))
 
-    ctx.store.create(job, project.id, extra=write)
+    ctx.store.create(job, project.id, also_write=write)
     faults.point(ctx, "jobs.create.recorded")
     events.record(ctx, job.id, "status", "Job created", data={"from": None, "to": "pending"})
     mark_due(ctx, job.id, now + 30)
@@ -209,7 +209,7 @@ def track(ctx: Context, job: Job) -> Job:
         pipe.set(keys.job_by_provider(provider_job_id), job.id)
         count_new(pipe, job)
 
-    ctx.store.create(job, job.project_id, extra=also)
+    ctx.store.create(job, job.project_id, also_write=also)
     events.record(ctx, job.id, "status", f"Following provider job {provider_job_id}",
                   data={"from": None, "to": job.status})
     mark_due(ctx, job.id, 0)

@@ -14,11 +14,11 @@ from service import clock
 from service.context import Context
 from service.datasets.pricing import load_prices
 from service.errors import ProviderError, ProviderRejected
+from service.finetuned import registry
 from service.jobs import events, launch, lifecycle, schedule
 from service.jobs.models import TERMINAL, Job, JobAction, JobError, JobProgress, JobStatus
 from service.logs import log
 from service.metrics import SYNC_LAG
-from service.models import registry
 from service.store import keys, locks
 from service.tasks import Task
 from service.webhooks.service import notify

@@ -39,8 +39,8 @@ def create_key(ctx: Context, project_id: str, body: KeyCreate) -> ApiKeyCreated:
     record = ApiKey(id=ids.new_id("key"), created_at=clock.now(), project_id=project_id,
                     name=body.name, redacted=f"{secret[:8]}…{secret[-4:]}",
                     key_hash=hash_key(secret))
-    ctx.store.create(record, project_id,
-                     extra=lambda pipe: pipe.set(keys.api_key_hash(record.key_hash), record.id))
+    ctx.store.create(record, project_id, also_write=lambda pipe: pipe.set(
+        keys.api_key_hash(record.key_hash), record.id))
     return ApiKeyCreated(**record.model_dump(exclude={"object", "revoked", "key_hash"}),
                          key=secret)
 
@@ -51,7 +51,7 @@ def revoke_key(ctx: Context, key_id: str) -> None:
     if record is None:
         raise KeyNotFound(key_id)
     ctx.store.update(ApiKey, key_id, lambda k: k.model_copy(update={"revoked": True}),
-                     extra=lambda pipe, old, new: pipe.delete(keys.api_key_hash(old.key_hash)))
+                     also_write=lambda pipe, old, new: pipe.delete(keys.api_key_hash(old.key_hash)))
 
 
 def authenticate(ctx: Context, secret: str) -> tuple[Project, ApiKey]:

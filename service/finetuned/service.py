@@ -3,9 +3,9 @@
 from service.context import Context
 from service.deletion import Deleted
 from service.errors import ModelNotDeletable, ModelNotFound, ProviderRejected
+from service.finetuned import registry
+from service.finetuned.models import FineTunedModel, ModelList, ModelOut
 from service.logs import log
-from service.models import registry
-from service.models.models import FineTunedModel, ModelList, ModelOut
 
 BASE_OWNER = "openai"
 
