@@ -12,7 +12,7 @@ until every batch has ended and its output and error files are read into the pre
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import orjson
 from openai.types import Batch, FileObject
@@ -21,20 +21,25 @@ from service import faults
 from service.context import Context
 from service.errors import ProviderRateLimited, ProviderRejected, ProviderUnavailable
 from service.evaluations import examples, predictions, states
-from service.evaluations.models import BatchPart, Evaluation, parse_field, prediction_field
+from service.evaluations.models import (
+    BatchPart,
+    Evaluation,
+    RunOutcome,
+    parse_field,
+    prediction_field,
+)
 from service.logs import log
 
-Outcome = Literal["finished", "wait", "stopped"]
 ENDPOINT = "/v1/chat/completions"
 ENDED = frozenset({"completed", "failed", "expired", "cancelled"})
 BATCHES_CHECKED = 1000
 
 
-def follow(ctx: Context, evaluation: Evaluation) -> Outcome:
-    """Advance every part one step; "finished" once all are read, else "wait" (poll again)."""
+def follow(ctx: Context, evaluation: Evaluation) -> RunOutcome:
+    """Advance every part one step; finished once all are read, else poll_later."""
     if states.is_cancelled(ctx, evaluation.id):
         cancel_remote(ctx, evaluation)
-        return "stopped"
+        return RunOutcome.stopped
     if not evaluation.batch_parts:
         evaluation = record_parts(ctx, evaluation.id, plan(ctx, evaluation))
     try:
@@ -43,10 +48,10 @@ def follow(ctx: Context, evaluation: Evaluation) -> Outcome:
                 advance(ctx, evaluation, part)
     except (ProviderUnavailable, ProviderRateLimited) as exc:
         log.warning("evaluation.batch.retry_later", evaluation_id=evaluation.id, error=exc.code)
-        return "wait"
+        return RunOutcome.poll_later
     current = ctx.store.get(Evaluation, evaluation.id)
     done = current is not None and all(part.collected for part in current.batch_parts)
-    return "finished" if done else "wait"
+    return RunOutcome.finished if done else RunOutcome.poll_later
 
 
 def plan(ctx: Context, evaluation: Evaluation) -> list[BatchPart]:

@@ -17,6 +17,7 @@ from service.evaluations.models import (
     EvaluationError,
     EvaluationProgress,
     EvaluationStatus,
+    RunOutcome,
 )
 from service.logs import log
 from service.webhooks import service as webhooks
@@ -62,11 +63,11 @@ def step(ctx: Context, evaluation_id: str, lease: Lease) -> float | None:
         outcome = online.run(ctx, evaluation, lease)
     else:
         outcome = batch.follow(ctx, evaluation)
-    if outcome == "finished":
+    if outcome == RunOutcome.finished:
         finish(ctx, evaluation_id)
-    elif outcome == "more":
+    elif outcome == RunOutcome.next_slice:
         return 0.0
-    elif outcome == "wait":
+    elif outcome == RunOutcome.poll_later:
         return ctx.settings.evaluation_batch_poll_seconds
     return None
 
