@@ -37,8 +37,8 @@ def validate(ctx: Context, dataset_id: str) -> None:
             update = {"status": DatasetStatus.invalid, "error": exc.detail}
         faults.point(ctx, "validate.before_recording")
         update["updated_at"] = clock.now()
-        ctx.store.update(Dataset, dataset_id, lambda d: d.model_copy(update=update),
-                         lambda pipe, old, new: backlog.settle(pipe, new))
+        ctx.store.update(Dataset, dataset_id, lambda d: d.evolve(**update),
+                         also_write=lambda pipe, old, new: backlog.settle(pipe, new))
     log.info("dataset.validated", dataset_id=dataset_id, status=update["status"])
 
 

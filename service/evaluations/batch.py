@@ -29,6 +29,7 @@ from service.evaluations.models import (
     prediction_field,
 )
 from service.logs import log
+from service.store.records import evolve
 
 ENDPOINT = "/v1/chat/completions"
 ENDED = frozenset({"completed", "failed", "expired", "cancelled"})
@@ -63,14 +64,14 @@ def plan(ctx: Context, evaluation: Evaluation) -> list[BatchPart]:
 
 def record_parts(ctx: Context, evaluation_id: str, parts: list[BatchPart]) -> Evaluation:
     return ctx.store.update(Evaluation, evaluation_id, lambda e: e if e.batch_parts
-                            else e.model_copy(update={"batch_parts": parts}))
+                            else e.evolve(batch_parts=parts))
 
 
 def update_part(ctx: Context, evaluation_id: str, key: str, **changes: Any) -> BatchPart:
     def change(evaluation: Evaluation) -> Evaluation:
-        parts = [part.model_copy(update=changes) if part.key == key else part
+        parts = [evolve(part, **changes) if part.key == key else part
                  for part in evaluation.batch_parts]
-        return evaluation.model_copy(update={"batch_parts": parts})
+        return evaluation.evolve(batch_parts=parts)
 
     updated = ctx.store.update(Evaluation, evaluation_id, change)
     return next(part for part in updated.batch_parts if part.key == key)

@@ -22,6 +22,7 @@ from service.evaluations.models import (
 )
 from service.evaluations.scoring import score
 from service.store import keys
+from service.store.records import evolve
 
 CHUNK = 500
 
@@ -111,7 +112,7 @@ def with_inputs(ctx: Context, evaluation_id: str, page: list[Prediction]) -> lis
         return page
     raws = ctx.redis.hmget(keys.evaluation_inputs(evaluation_id), [str(i) for i in indexes])
     found = {index: orjson.loads(raw) for index, raw in zip(indexes, raws, strict=True) if raw}
-    return [p.model_copy(update={"input": [InputMessage(**m) for m in found[p.index]]})
+    return [evolve(p, input=[InputMessage(**m) for m in found[p.index]])
             if p.index in found else p for p in page]
 
 

@@ -144,9 +144,9 @@ def with_live_progress(ctx: Context, evaluations: list[Evaluation]) -> list[Eval
     active = [e for e in evaluations if e.status not in TERMINAL]
     stored = dict(zip([e.id for e in active], predictions.counts(ctx, [e.id for e in active]),
                       strict=True))
-    return [e if e.id not in stored else e.model_copy(update={"progress": EvaluationProgress(
+    return [e if e.id not in stored else e.evolve(progress=EvaluationProgress(
         done=stored[e.id] + sum(p.answered for p in e.batch_parts if not p.collected),
-        total=e.progress.total)}) for e in evaluations]
+        total=e.progress.total)) for e in evaluations]
 
 
 def cancel(ctx: Context, project_id: str, evaluation_id: str) -> Evaluation:

@@ -29,7 +29,7 @@ def advance(evaluation: Evaluation, to: EvaluationStatus,
     changes: dict[str, Any] = {"status": to, "updated_at": now, **(update or {})}
     if to in TERMINAL:
         changes["finished_at"] = now
-    return evaluation.model_copy(update=changes)
+    return evaluation.evolve(**changes)
 
 
 def move(ctx: Context, evaluation_id: str, to: EvaluationStatus,

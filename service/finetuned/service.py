@@ -48,8 +48,7 @@ def delete(ctx: Context, project_id: str, model: str) -> Deleted:
         raise ModelNotFound(model)
     if record.status == "active":
         delete_on_provider(ctx, model)
-        ctx.store.update(FineTunedModel, model,
-                         lambda current: current.model_copy(update={"status": "deleted"}))
+        ctx.store.update(FineTunedModel, model, lambda current: current.evolve(status="deleted"))
         log.info("model.deleted", model=model, project_id=project_id)
     return Deleted(id=model, object="model")
 

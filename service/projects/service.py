@@ -50,7 +50,7 @@ def revoke_key(ctx: Context, key_id: str) -> None:
     record = ctx.store.get(ApiKey, key_id)
     if record is None:
         raise KeyNotFound(key_id)
-    ctx.store.update(ApiKey, key_id, lambda k: k.model_copy(update={"revoked": True}),
+    ctx.store.update(ApiKey, key_id, lambda k: k.evolve(revoked=True),
                      also_write=lambda pipe, old, new: pipe.delete(keys.api_key_hash(old.key_hash)))
 
 
