@@ -1,4 +1,6 @@
-"""Errors a client can act on.
+"""Errors a client can act on: each class fixes an HTTP status and a stable `code`.
+
+Every error class of the service lives here, drawn as it inherits (a test checks the drawing):
 
     ServiceError (400 bad_request)
     ├── InvalidWebhookSignature (400 invalid_webhook_signature)
@@ -8,36 +10,54 @@
     │   ├── UnknownColumn (422 unknown_column)
     │   ├── BudgetExceeded (422 budget_exceeded)
     │   ├── ConflictingHyperparameters (422 conflicting_hyperparameters)
-    │   └── ModelNotAvailable (422 model_not_available)
+    │   ├── ModelNotAvailable (422 model_not_available)
+    │   ├── InvalidWebhookUrl (422 invalid_webhook_url)
+    │   ├── WebhookTargetNotAllowed (422 webhook_target_not_allowed)
+    │   ├── InvalidMultipart (422 invalid_multipart)
+    │   ├── InvalidName (422 invalid_name)
+    │   ├── InvalidCursor (422 invalid_cursor)
+    │   ├── DatasetFormatMismatch (422 dataset_format_mismatch)
+    │   ├── ModelNotTunable (422 model_not_tunable)
+    │   └── ProviderJobAlreadyTracked (422 provider_job_already_tracked)
     ├── Unauthorized (401 unauthorized)
     ├── Forbidden (403 forbidden)
     │   └── ModelNotDeletable (403 model_not_deletable)
     ├── NotFound (404 not_found)
-    │   ├── <Resource>NotFound (404 <resource>_not_found)
-    │   │   └── ModelDeleted (404 model_not_found)
-    │   └── WebhookNotConfigured (404 webhook_not_configured)
+    │   ├── DatasetNotFound (404 dataset_not_found)
+    │   ├── JobNotFound (404 job_not_found)
+    │   ├── EvaluationNotFound (404 evaluation_not_found)
+    │   ├── PipelineNotFound (404 pipeline_not_found)
+    │   ├── WebhookNotFound (404 webhook_not_found)
+    │   ├── ProviderJobNotFound (404 provider_job_not_found)
+    │   ├── WebhookNotConfigured (404 webhook_not_configured)
+    │   ├── ProjectNotFound (404 project_not_found)
+    │   ├── KeyNotFound (404 key_not_found)
+    │   └── ModelNotFound (404 model_not_found)
+    │       └── ModelDeleted (404 model_not_found)
     ├── Conflict (409 conflict)
     │   ├── IdempotencyKeyReused (409 idempotency_key_reused)
     │   ├── DatasetNotReady (409 dataset_not_ready)
     │   ├── DatasetInUse (409 dataset_in_use)
     │   ├── InvalidJobState (409 invalid_job_state)
-    │   └── InvalidPipelineState (409 invalid_pipeline_state)
+    │   ├── InvalidEvaluationState (409 invalid_evaluation_state)
+    │   ├── InvalidPipelineState (409 invalid_pipeline_state)
+    │   └── IdempotencyKeyInUse (409 idempotency_key_in_use)
+    ├── PayloadTooLarge (413 payload_too_large)
     ├── MalformedJson (400 malformed_json)
     ├── RequestTimeout (408 request_timeout)
-    ├── PayloadTooLarge (413 payload_too_large)
     ├── UriTooLong (414 uri_too_long)
     ├── HeadersTooLarge (431 headers_too_large)
     ├── RateLimited (429 rate_limited)
-    │   ├── TooManyFailedAttempts (429 too_many_failed_attempts)
-    │   └── ValidationBacklog (429 validation_backlog)
+    │   └── TooManyFailedAttempts (429 too_many_failed_attempts)
     ├── StoreUnavailable (503 store_unavailable)
     ├── TokenizerUnavailable (503 tokenizer_unavailable)
-    └── ProviderError (502 provider_error)
-        ├── ProviderUnavailable (503 provider_unavailable)
-        ├── ProviderRateLimited (429 provider_rate_limited)
-        ├── ProviderAuthFailed (502 provider_auth_failed)
-        ├── ProviderCapacity (429 provider_capacity)
-        └── ProviderRejected (400 provider_rejected)
+    ├── ProviderError (502 provider_error)
+    │   ├── ProviderUnavailable (503 provider_unavailable)
+    │   ├── ProviderRateLimited (429 provider_rate_limited)
+    │   ├── ProviderAuthFailed (502 provider_auth_failed)
+    │   ├── ProviderCapacity (429 provider_capacity)
+    │   └── ProviderRejected (400 provider_rejected)
+    └── ValidationBacklog (429 validation_backlog)
 """
 
 from collections.abc import Mapping, Sequence
@@ -104,6 +124,34 @@ class WebhookTargetNotAllowed(InvalidRequest):
     code = "webhook_target_not_allowed"
 
 
+class InvalidMultipart(InvalidRequest):
+    code = "invalid_multipart"
+
+
+class InvalidName(InvalidRequest):
+    """A name or file name holds control characters."""
+
+    code = "invalid_name"
+
+
+class InvalidCursor(InvalidRequest):
+    """`after` (or `Last-Event-ID`) is not an id of the list."""
+
+    code = "invalid_cursor"
+
+
+class DatasetFormatMismatch(InvalidRequest):
+    code = "dataset_format_mismatch"
+
+
+class ModelNotTunable(InvalidRequest):
+    code = "model_not_tunable"
+
+
+class ProviderJobAlreadyTracked(InvalidRequest):
+    code = "provider_job_already_tracked"
+
+
 class Unauthorized(ServiceError):
     status = 401
     code = "unauthorized"
@@ -122,8 +170,8 @@ class NotFound(ServiceError):
     status = 404
     code = "not_found"
 
-    def __init__(self, kind: str, resource_id: str) -> None:
-        super().__init__(f"No {kind} {resource_id!r} in this project.")
+    def __init__(self, kind: str, resource_id: str, *, detail: str | None = None) -> None:
+        super().__init__(detail or f"No {kind} {resource_id!r} in this project.")
 
 
 class DatasetNotFound(NotFound):
@@ -161,13 +209,20 @@ class WebhookNotFound(NotFound):
         super().__init__("webhook", webhook_id)
 
 
+class ProviderJobNotFound(NotFound):
+    code = "provider_job_not_found"
+
+    def __init__(self, provider_job_id: str) -> None:
+        super().__init__("provider job", provider_job_id)
+
+
 class WebhookNotConfigured(NotFound):
     """An inbound provider webhook arrived but no secret to verify it is configured."""
 
     code = "webhook_not_configured"
 
     def __init__(self, detail: str) -> None:
-        ServiceError.__init__(self, detail)
+        super().__init__("webhook secret", "openai", detail=detail)
 
 
 class ProjectNotFound(NotFound):
@@ -187,13 +242,16 @@ class KeyNotFound(NotFound):
 class ModelNotFound(NotFound):
     code = "model_not_found"
 
-    def __init__(self, model: str) -> None:
-        super().__init__("model", model)
+    def __init__(self, model: str, *, detail: str | None = None) -> None:
+        super().__init__("model", model, detail=detail)
 
 
 class ModelDeleted(ModelNotFound):
+    """Answers as model_not_found on purpose: to a client a deleted model is a missing one."""
+
     def __init__(self, model: str) -> None:
-        ServiceError.__init__(self, f"The model {model!r} was deleted; it can no longer be used.")
+        super().__init__(model, detail=f"The model {model!r} was deleted; it can no longer be "
+                                       "used.")
 
 
 class Conflict(ServiceError):
@@ -217,8 +275,16 @@ class InvalidJobState(Conflict):
     code = "invalid_job_state"
 
 
+class InvalidEvaluationState(Conflict):
+    code = "invalid_evaluation_state"
+
+
 class InvalidPipelineState(Conflict):
     code = "invalid_pipeline_state"
+
+
+class IdempotencyKeyInUse(Conflict):
+    code = "idempotency_key_in_use"
 
 
 class PayloadTooLarge(ServiceError):

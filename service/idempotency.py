@@ -8,7 +8,7 @@ import orjson
 from pydantic import BaseModel
 
 from service.context import Context
-from service.errors import Conflict, IdempotencyKeyReused
+from service.errors import IdempotencyKeyInUse, IdempotencyKeyReused
 from service.store import idempotency as entries
 from service.store.clients import Pipeline
 
@@ -24,10 +24,6 @@ class Stored(BaseModel):
     status: int = 0
     headers: list[tuple[str, str]] = []
     body: str = ""
-
-
-class IdempotencyKeyInUse(Conflict):
-    code = "idempotency_key_in_use"
 
 
 def fingerprint(*parts: bytes | str) -> str:
@@ -47,16 +43,16 @@ def json_fingerprint(method: str, path: str, body: bytes) -> str:
     return fingerprint(method, path, canonical)
 
 
-def claim(ctx: Context, scope: str, key: str, print_: str) -> Stored | None:
+def claim(ctx: Context, scope: str, key: str, request_fingerprint: str) -> Stored | None:
     """Take the key for this request (None), or answer the finished first response to replay."""
-    pending = Stored(state="pending", fingerprint=print_)
+    pending = Stored(state="pending", fingerprint=request_fingerprint)
     if entries.claim(ctx.redis, scope, key, pending.model_dump_json(), CLAIM_SECONDS):
         return None
     raw = entries.entry(ctx.redis, scope, key)
     if raw is None:  # expired between the two calls
-        return claim(ctx, scope, key, print_)
+        return claim(ctx, scope, key, request_fingerprint)
     stored = Stored.model_validate_json(raw)
-    if stored.fingerprint != print_:
+    if stored.fingerprint != request_fingerprint:
         raise IdempotencyKeyReused(
             f"Idempotency-Key {key!r} was already used with a different request.")
     if stored.state == "pending":
@@ -65,10 +61,10 @@ def claim(ctx: Context, scope: str, key: str, print_: str) -> Stored | None:
     return stored
 
 
-def complete(ctx: Context, scope: str, key: str, print_: str, status: int,
+def complete(ctx: Context, scope: str, key: str, request_fingerprint: str, status: int,
              headers: list[tuple[str, str]], body: bytes, pipe: Pipeline | None = None) -> None:
     """Keep the answer to replay; with pipe, in the transaction that writes what it answers."""
-    done = Stored(state="done", fingerprint=print_, status=status, headers=headers,
+    done = Stored(state="done", fingerprint=request_fingerprint, status=status, headers=headers,
                   body=body.decode("utf-8", "replace"))
     entries.keep(pipe or ctx.redis, scope, key, done.model_dump_json(), KEEP_SECONDS)
 

@@ -1,6 +1,6 @@
 """The list envelope of every list route: {object, data, has_more, first_id, last_id}."""
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from itertools import islice
 from typing import Any, Generic, Literal, TypeVar
 
@@ -33,3 +33,8 @@ def take_page(items: Iterable[T], limit: int, where: Callable[[T], bool] | None 
     return Page[T](data=data, has_more=has_more,
                    first_id=id_of(data[0]) if data else None,
                    last_id=id_of(data[-1]) if data else None)
+
+
+def whole_page(items: Sequence[T]) -> Page[T]:
+    """Every item as one page: for a list that is short by nature and never cut."""
+    return take_page(items, len(items))

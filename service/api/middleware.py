@@ -260,22 +260,22 @@ class Idempotency:
         body = await read_body(receive)
         ctx = self.context()
         scope_id = auth_scope(headers)
-        print_ = idempotency.json_fingerprint(scope["method"], scope["path"], body)
+        request_fingerprint = idempotency.json_fingerprint(scope["method"], scope["path"], body)
         try:
-            stored = idempotency.claim(ctx, scope_id, key, print_)
+            stored = idempotency.claim(ctx, scope_id, key, request_fingerprint)
         except ServiceError as exc:
             return await send_error(scope, receive, send, exc)
         if stored is not None:
             return await replay(stored, send)
-        claimed = idempotency.CLAIMED.set((scope_id, key, print_))
+        claimed = idempotency.CLAIMED.set((scope_id, key, request_fingerprint))
         try:
             await self.run_and_store(scope, replay_body(body, receive), send, ctx, scope_id, key,
-                                     print_)
+                                     request_fingerprint)
         finally:
             idempotency.CLAIMED.reset(claimed)
 
     async def run_and_store(self, scope: Scope, receive: Receive, send: Send, ctx: Context,
-                            scope_id: str, key: str, print_: str) -> None:
+                            scope_id: str, key: str, request_fingerprint: str) -> None:
         start: Message = {}
         chunks: list[bytes] = []
 
@@ -293,7 +293,8 @@ class Idempotency:
             if 200 <= status < 300:
                 kept = [(k.decode(), v.decode()) for k, v in start.get("headers", [])
                         if k.lower() not in (b"content-length", b"x-request-id")]
-                idempotency.complete(ctx, scope_id, key, print_, status, kept, b"".join(chunks))
+                idempotency.complete(ctx, scope_id, key, request_fingerprint, status, kept,
+                                     b"".join(chunks))
             else:
                 idempotency.release(ctx, scope_id, key)
 

@@ -26,10 +26,10 @@ def check_room(ctx: Context, project_id: str) -> None:
 
 def expect_validation(ctx: Context, dataset: Dataset) -> Callable[[Pipeline], None]:
     """Writes for the record's own transaction: its validation is expected, and counted."""
-    def extra(pipe: Pipeline) -> None:
+    def also_write(pipe: Pipeline) -> None:
         repository.expect_validation(pipe, dataset.id, dataset.project_id, dataset.created_at,
                                      clock.now() + ctx.settings.validation_overdue_seconds)
-    return extra
+    return also_write
 
 
 def settle(pipe: Pipeline, dataset: Dataset) -> None:

@@ -17,14 +17,20 @@ _KEY_HINTS: tuple[tuple[Format, tuple[bytes, ...]], ...] = (
 )
 
 
-def sniff_format(path: str | Path, *, max_bytes: int = SNIFF_BYTES) -> Format:
-    """chat, prompt_completion, preference (JSONL by the first object's keys) or csv (not JSON).
-
-    Reads at most max_bytes. A JSONL file of unknown shape, and an empty file, are `chat`:
-    its report then says what is missing.
-    """
+def read_head(path: str | Path, max_bytes: int = SNIFF_BYTES) -> bytes:
+    """The first max_bytes of a file: enough for guess_format."""
     with open(path, "rb") as file:
-        head = file.read(max_bytes)
+        return file.read(max_bytes)
+
+
+def guess_format(head: bytes) -> Format:
+    """chat, prompt_completion, preference (JSONL by the first object's keys) or csv (not JSON),
+    from a file's first bytes (an upload's first chunk, or read_head of a stored file).
+
+    The one rule for every guess: at upload, to know whether to check the encoding as CSV and
+    what to answer first; at validation, to settle the format. A JSONL file of unknown shape, and
+    an empty file, are `chat`: its report then says what is missing.
+    """
     lines = [line for line in head.removeprefix(BOM).split(b"\n") if line.strip()]
     for number, line in enumerate(lines[:SNIFF_LINES]):
         kind = classify_line(line)

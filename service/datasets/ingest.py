@@ -7,7 +7,7 @@ import orjson
 from service import clock, faults
 from service.context import Context
 from service.datasets import backlog, csvfile, repository
-from service.datasets.formats import sniff_format
+from service.datasets.formats import guess_format, read_head
 from service.datasets.models import Dataset, DatasetFormat, DatasetStatus
 from service.datasets.pricing import load_prices
 from service.datasets.report import build_report
@@ -38,14 +38,14 @@ def validate(ctx: Context, dataset_id: str) -> None:
             update = {"status": DatasetStatus.invalid, "error": exc.detail}
         faults.point(ctx, "validate.before_recording")
         update["updated_at"] = clock.now()
-        ctx.store.update(Dataset, dataset_id, lambda d: d.model_copy(update=update),
-                         lambda pipe, old, new: backlog.settle(pipe, new))
+        ctx.store.update(Dataset, dataset_id, lambda d: d.evolve(**update),
+                         also_write=lambda pipe, old, new: backlog.settle(pipe, new))
     log.info("dataset.validated", dataset_id=dataset_id, status=update["status"])
 
 
 def inspect(ctx: Context, dataset: Dataset) -> dict[str, Any]:
     with ctx.storage.local_path(dataset.storage_name) as path:
-        fmt = dataset.format if dataset.format_declared else DatasetFormat(sniff_format(path))
+        fmt = dataset.format if dataset.format_declared else DatasetFormat(guess_format(read_head(path)))
         if fmt == DatasetFormat.csv:
             summary = csvfile.inspect_csv(path)
             return {"format": fmt, "status": DatasetStatus.ready, "rows": summary.rows,

@@ -22,10 +22,8 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import orjson
 
 from service.datasets import validate
-from service.datasets.formats import BOM
 from service.datasets.pricing import PriceTable, estimate
 from service.datasets.scan import (
     MAX_LABELS,
@@ -34,7 +32,6 @@ from service.datasets.scan import (
     Sample,
     Scanner,
     attach_contents,
-    iter_lines,
     line_ranges,
     scan_range,
     start_worker,
@@ -51,14 +48,12 @@ REPORT_FORMATS = ("chat", "prompt_completion", "preference")
 def build_report(path: str | Path, fmt: str, model: str, *, prices: PriceTable,
                  workers: int = 0, max_line_bytes: int = MAX_LINE_BYTES,
                  label_hint: Collection[str] | None = None, n_epochs: int | None = None,
-                 overlap_with: npt.NDArray[np.uint64] | None = None,
                  chunk_bytes: int = CHUNK_BYTES) -> dict[str, Any]:
     """The report of the dataset at path, in API.md's shape (`dataset_id` left to the caller).
 
     workers: processes (0 = the CPUs this process may use; 1 = no pool). label_hint: the labels
     the final answers should take (e.g. a conversion's value map); others are warned as
-    `unexpected_label` and `labels` is always shown. overlap_with: example hashes of another
-    dataset (`hash_examples`), each shared example warned as `train_validation_overlap`.
+    `unexpected_label` and `labels` is always shown.
     """
     if fmt == "csv":
         raise InvalidFile("A CSV dataset has no training report; convert it to chat first.")
@@ -72,7 +67,7 @@ def build_report(path: str | Path, fmt: str, model: str, *, prices: PriceTable,
     merged = _Merged.of(scans)
     valid = len(merged.total)
     total = np.frombuffer(merged.total, dtype=np.uint32)
-    _dataset_warnings(merged, total, limit, model, overlap_with, fmt)
+    _dataset_warnings(merged, total, limit, model, fmt)
     labels = _labels(merged, valid, label_hint is not None)
     errors, warnings = pick_samples(merged.error_samples), pick_samples(merged.warning_samples)
     attach_contents(path, [*errors, *warnings], max_line_bytes)
@@ -90,24 +85,6 @@ def build_report(path: str | Path, fmt: str, model: str, *, prices: PriceTable,
         "labels": labels,
         "estimate": estimate(total, n_epochs, model, prices),
     }
-
-
-def hash_examples(path: str | Path, fmt: str,
-                  max_line_bytes: int = MAX_LINE_BYTES) -> npt.NDArray[np.uint64]:
-    """The hashes of a dataset's valid examples, for another report's `overlap_with`."""
-    check = validate.CHECKS[fmt]
-    hashes = array("Q")
-    with open(path, "rb") as file:
-        for line in iter_lines(file, os.path.getsize(path), max_line_bytes):
-            if line and not line.isspace():
-                line = line.removeprefix(BOM)
-                try:
-                    example = orjson.loads(line)
-                except orjson.JSONDecodeError:
-                    continue
-                if not check(example):
-                    hashes.append(validate.example_hash(line))
-    return np.frombuffer(hashes, dtype=np.uint64)
 
 
 def available_cpus() -> int:
@@ -185,7 +162,7 @@ def _add_samples(samples: list[Sample], new: list[Sample], offset: int) -> None:
 
 
 def _dataset_warnings(merged: _Merged, total: npt.NDArray[np.uint32], limit: int, model: str,
-                      overlap_with: npt.NDArray[np.uint64] | None, fmt: str) -> None:
+                      fmt: str) -> None:
     lines = np.frombuffer(merged.line, dtype=np.uint64)
     hashes = np.frombuffer(merged.hashes, dtype=np.uint64)
     for index in np.flatnonzero(total > limit)[:SAMPLES_PER_CODE].tolist():
@@ -199,12 +176,6 @@ def _dataset_warnings(merged: _Merged, total: npt.NDArray[np.uint32], limit: int
         merged.warning(int(lines[index]), "duplicate_example",
                        f"Example repeats line {int(lines[original])}.")
     merged.warnings["duplicate_example"] = len(repeat)
-    if overlap_with is not None:
-        shared = validate.find_overlap(hashes, overlap_with)
-        for index in shared[:SAMPLES_PER_CODE].tolist():
-            merged.warning(int(lines[index]), "train_validation_overlap",
-                           "Example also appears in the other dataset.")
-        merged.warnings["train_validation_overlap"] = len(shared)
     issues = [validate.too_few_examples(len(total))]
     if fmt == "prompt_completion" and len(total) >= 2:
         if not merged.prompt_suffix:

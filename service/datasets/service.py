@@ -15,7 +15,15 @@ from service import clock, faults, ids
 from service.context import Context
 from service.datasets import backlog, ingest, repository, upload
 from service.datasets.convert import ConvertRequest, convert_file
-from service.datasets.models import Conversion, Dataset, DatasetFormat, DatasetStatus, storage_name
+from service.datasets.formats import guess_format
+from service.datasets.models import (
+    Conversion,
+    Dataset,
+    DatasetFormat,
+    DatasetRows,
+    DatasetStatus,
+    storage_name,
+)
 from service.datasets.pricing import load_prices
 from service.datasets.split import SplitRequest, split_file
 from service.datasets.tokens import encoding_for
@@ -65,19 +73,6 @@ def parse_format(value: str | None) -> str:
     return value
 
 
-def guess_format(head: bytes) -> DatasetFormat:
-    """A first guess from the file's start; validation settles it from whole lines."""
-    if not upload.looks_like_json(head):
-        return DatasetFormat.csv
-    first = head.lstrip(b"\xef\xbb\xbf \t\r\n").split(b"\n", 1)[0]
-    for marker, fmt in ((b'"messages"', DatasetFormat.chat),
-                        (b'"preferred_output"', DatasetFormat.preference),
-                        (b'"prompt"', DatasetFormat.prompt_completion)):
-        if marker in first:
-            return fmt
-    return DatasetFormat.chat
-
-
 def printable(text: str) -> str:
     """text without control characters (NUL, CR, LF…): names end up in headers and logs."""
     return "".join(c for c in text if c.isprintable()).strip()
@@ -122,7 +117,7 @@ def record_upload(ctx: Context, project_id: str, stored: StoredUpload,
 
     with_dataset adds writes (the answer to replay) to the transaction that records it."""
     received, declared = stored.received, stored.declared
-    fmt = DatasetFormat(declared) if declared != "auto" else guess_format(received.head)
+    fmt = DatasetFormat(guess_format(received.head) if declared == "auto" else declared)
     dataset = Dataset(id=stored.dataset_id, created_at=clock.now(), updated_at=clock.now(),
                       project_id=project_id,
                       name=printable(received.fields.get("name") or "") or filename_of(received),
@@ -139,7 +134,7 @@ def record_upload(ctx: Context, project_id: str, stored: StoredUpload,
         if with_dataset is not None:
             with_dataset(pipe, dataset)
 
-    ctx.store.create(dataset, project_id, extra=with_task)
+    ctx.store.create(dataset, project_id, also_write=with_task)
     faults.point(ctx, "datasets.upload.recorded")
     log.info("dataset.uploaded", dataset_id=dataset.id, bytes=dataset.bytes, format=fmt)
     return dataset
@@ -151,7 +146,7 @@ def content(ctx: Context, dataset: Dataset) -> Iterator[bytes]:
             yield chunk
 
 
-def rows(ctx: Context, dataset: Dataset, offset: int, limit: int) -> dict[str, Any]:
+def rows(ctx: Context, dataset: Dataset, offset: int, limit: int) -> DatasetRows:
     """Parsed rows offset..offset+limit: JSON lines (blank ones skipped) or CSV records."""
     data: list[dict[str, Any]] = []
     with ctx.storage.reader(dataset.storage_name) as raw:
@@ -163,8 +158,8 @@ def rows(ctx: Context, dataset: Dataset, offset: int, limit: int) -> dict[str, A
             if len(data) >= limit:
                 break
             data.append({"row": number, **row})
-    return {"object": "list", "data": data, "offset": offset, "limit": limit,
-            "total": dataset.rows}
+    return DatasetRows.model_validate({"data": data, "offset": offset, "limit": limit,
+                                       "total": dataset.rows})
 
 
 def csv_rows(text: io.TextIOWrapper) -> Iterator[tuple[int, dict[str, Any]]]:

@@ -172,8 +172,3 @@ class TokenCounter:
         given = example["input"]["messages"]
         return self.chat([*given, *example["preferred_output"]], example["input"],
                          trained_from=len(given))
-
-
-def count_message_tokens(messages: Sequence[Mapping[str, Any]], model: str) -> int:
-    """The recipe's total for one chat example (convenience for callers outside a report)."""
-    return TokenCounter(encoding_for(model)).chat(messages, {})[0]

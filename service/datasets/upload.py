@@ -12,20 +12,13 @@ from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import parse_options_header
 
 from service.datasets.csvfile import EncodingCheck
-from service.errors import InvalidRequest, PayloadTooLarge
+from service.datasets.formats import guess_format
+from service.errors import InvalidMultipart, InvalidName, PayloadTooLarge
 from service.names import control_character
 
 FIELD_LIMIT = 4096
 TEXT_FIELDS = ("name", "format")
 SNIFF_BYTES = 4096
-
-
-class InvalidMultipart(InvalidRequest):
-    code = "invalid_multipart"
-
-
-class InvalidName(InvalidRequest):
-    code = "invalid_name"
 
 
 def check_printable(text: str, what: str, field: str) -> str:
@@ -85,7 +78,7 @@ class FileSink:
     def decide(self) -> None:
         """With format auto, check the encoding as CSV unless the file starts like JSON."""
         self.decided = True
-        if not looks_like_json(bytes(self.head)):
+        if guess_format(bytes(self.head)) == "csv":
             self.encoding = EncodingCheck()
             self.encoding.feed(bytes(self.head))
 
@@ -127,10 +120,6 @@ def utf8(raw: bytes, what: str, field: str = "body.file") -> str:
                                "(a file name also as filename*=UTF-8''<percent-encoded>).",
                                errors=[{"field": field, "message": f"{what} not UTF-8"}]
                                ) from None
-
-
-def looks_like_json(head: bytes) -> bool:
-    return head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"{", b"[")
 
 
 async def receive(stream: AsyncIterator[bytes], content_type: str, out: IO[bytes],

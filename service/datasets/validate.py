@@ -306,14 +306,6 @@ def find_duplicates(hashes: npt.NDArray[np.uint64]) -> tuple[npt.NDArray[np.intp
     return repeat[by_position], first[by_position]
 
 
-def find_overlap(hashes: npt.NDArray[np.uint64],
-                 other: npt.NDArray[np.uint64]) -> npt.NDArray[np.intp]:
-    """Indices of hashes that also occur in other (train/validation overlap)."""
-    import numpy as np
-
-    return np.flatnonzero(np.isin(hashes, other))
-
-
 def label_imbalance(counts: Mapping[str, int]) -> Issue | None:
     """A warning when the largest label class exceeds LABEL_IMBALANCE_RATIO × the smallest."""
     if len(counts) < 2:

@@ -13,7 +13,7 @@ import tempfile
 from collections.abc import Iterator
 from itertools import islice
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import orjson
 
@@ -21,21 +21,27 @@ from service import faults
 from service.context import Context
 from service.errors import ProviderRateLimited, ProviderRejected, ProviderUnavailable
 from service.evaluations import examples, predictions, states
-from service.evaluations.models import BatchPart, Evaluation, parse_field, prediction_field
+from service.evaluations.models import (
+    BatchPart,
+    Evaluation,
+    RunOutcome,
+    parse_field,
+    prediction_field,
+)
 from service.logs import log
 from service.provider.types import Batch, FileObject
+from service.store.records import evolve
 
-Outcome = Literal["finished", "wait", "stopped"]
 ENDPOINT = "/v1/chat/completions"
 ENDED = frozenset({"completed", "failed", "expired", "cancelled"})
 BATCHES_CHECKED = 1000
 
 
-def follow(ctx: Context, evaluation: Evaluation) -> Outcome:
-    """Advance every part one step; "finished" once all are read, else "wait" (poll again)."""
+def follow(ctx: Context, evaluation: Evaluation) -> RunOutcome:
+    """Advance every part one step; finished once all are read, else poll_later."""
     if states.is_cancelled(ctx, evaluation.id):
         cancel_remote(ctx, evaluation)
-        return "stopped"
+        return RunOutcome.stopped
     if not evaluation.batch_parts:
         evaluation = record_parts(ctx, evaluation.id, plan(ctx, evaluation))
     try:
@@ -44,10 +50,10 @@ def follow(ctx: Context, evaluation: Evaluation) -> Outcome:
                 advance(ctx, evaluation, part)
     except (ProviderUnavailable, ProviderRateLimited) as exc:
         log.warning("evaluation.batch.retry_later", evaluation_id=evaluation.id, error=exc.code)
-        return "wait"
+        return RunOutcome.poll_later
     current = ctx.store.get(Evaluation, evaluation.id)
     done = current is not None and all(part.collected for part in current.batch_parts)
-    return "finished" if done else "wait"
+    return RunOutcome.finished if done else RunOutcome.poll_later
 
 
 def plan(ctx: Context, evaluation: Evaluation) -> list[BatchPart]:
@@ -59,14 +65,14 @@ def plan(ctx: Context, evaluation: Evaluation) -> list[BatchPart]:
 
 def record_parts(ctx: Context, evaluation_id: str, parts: list[BatchPart]) -> Evaluation:
     return ctx.store.update(Evaluation, evaluation_id, lambda e: e if e.batch_parts
-                            else e.model_copy(update={"batch_parts": parts}))
+                            else e.evolve(batch_parts=parts))
 
 
 def update_part(ctx: Context, evaluation_id: str, key: str, **changes: Any) -> BatchPart:
     def change(evaluation: Evaluation) -> Evaluation:
-        parts = [part.model_copy(update=changes) if part.key == key else part
+        parts = [evolve(part, **changes) if part.key == key else part
                  for part in evaluation.batch_parts]
-        return evaluation.model_copy(update={"batch_parts": parts})
+        return evaluation.evolve(batch_parts=parts)
 
     updated = ctx.store.update(Evaluation, evaluation_id, change)
     return next(part for part in updated.batch_parts if part.key == key)

@@ -25,6 +25,15 @@ TERMINAL = frozenset({EvaluationStatus.succeeded, EvaluationStatus.failed,
                       EvaluationStatus.cancelled})
 
 
+class RunOutcome(StrEnum):
+    """How one run of either mode (online or batch) ends; the task decides what comes next."""
+
+    finished = "finished"  # every answer is in: score them
+    next_slice = "next_slice"  # online: the run's time slice ran out; the next one starts at once
+    poll_later = "poll_later"  # batch: the provider's batches still run; look again later
+    stopped = "stopped"  # cancelled, or the lease was lost: this run does nothing more
+
+
 class EvaluationCreate(BaseModel):
     """The body of POST /v1/evaluations: `models`, or `job` (its fine-tuned model, then its base)."""
 

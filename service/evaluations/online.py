@@ -19,12 +19,11 @@ from service.context import Context
 from service.errors import ProviderError
 from service.evaluations import examples, predictions, states
 from service.evaluations.examples import Example
-from service.evaluations.models import Evaluation
+from service.evaluations.models import Evaluation, RunOutcome
 from service.logs import log
 from service.provider.base import ChatSession
 from service.store.locks import Lease
 
-Outcome = Literal["finished", "more", "stopped"]
 FAULT_AFTER = 10  # answers stored by one run before the test fault point fires
 
 
@@ -54,12 +53,12 @@ class Run:
             self.halt("broken")
 
 
-def run(ctx: Context, evaluation: Evaluation, lease: Lease) -> Outcome:
-    """Ask for every missing answer; "more" when the slice ran out first."""
+def run(ctx: Context, evaluation: Evaluation, lease: Lease) -> RunOutcome:
+    """Ask for every missing answer; next_slice when the slice ran out first."""
     return asyncio.run(run_async(ctx, evaluation, lease))
 
 
-async def run_async(ctx: Context, evaluation: Evaluation, lease: Lease) -> Outcome:
+async def run_async(ctx: Context, evaluation: Evaluation, lease: Lease) -> RunOutcome:
     current = Run(ctx, evaluation, ctx.provider.open_chat())
     watcher = asyncio.create_task(watch(current, lease))
     try:
@@ -72,8 +71,8 @@ async def run_async(ctx: Context, evaluation: Evaluation, lease: Lease) -> Outco
     log.info("evaluation.online.slice", evaluation_id=evaluation.id, stored=current.stored,
              stopped=current.reason)
     if current.reason in ("cancelled", "lost"):
-        return "stopped"
-    return "more" if current.reason == "slice" else "finished"
+        return RunOutcome.stopped
+    return RunOutcome.next_slice if current.reason == "slice" else RunOutcome.finished
 
 
 async def ask_all(run: Run) -> None:

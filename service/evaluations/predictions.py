@@ -22,6 +22,7 @@ from service.evaluations.models import (
     prediction_field,
 )
 from service.evaluations.scoring import score
+from service.store.records import evolve
 
 CHUNK = 500
 
@@ -106,7 +107,7 @@ def with_inputs(ctx: Context, evaluation_id: str, page: list[Prediction]) -> lis
         return page
     raws = repository.inputs(ctx.redis, evaluation_id, indexes)
     found = {index: orjson.loads(raw) for index, raw in zip(indexes, raws, strict=True) if raw}
-    return [p.model_copy(update={"input": [InputMessage(**m) for m in found[p.index]]})
+    return [evolve(p, input=[InputMessage(**m) for m in found[p.index]])
             if p.index in found else p for p in page]
 
 

@@ -16,12 +16,11 @@ from service.evaluations.models import (
     EvaluationError,
     EvaluationProgress,
     EvaluationStatus,
+    RunOutcome,
 )
 from service.logs import log
 from service.store.locks import Lease, LockName
 from service.webhooks import service as webhooks
-
-S = EvaluationStatus
 
 
 def run(ctx: Context, evaluation_id: str) -> None:
@@ -53,7 +52,7 @@ def step(ctx: Context, evaluation_id: str, lease: Lease) -> float | None:
     if evaluation is None:
         return None
     if evaluation.status in TERMINAL:
-        if evaluation.status == S.cancelled and evaluation.mode == "batch":
+        if evaluation.status == EvaluationStatus.cancelled and evaluation.mode == "batch":
             batch.cancel_remote(ctx, evaluation)
         return None
     if not evaluation.is_prepared:
@@ -65,11 +64,11 @@ def step(ctx: Context, evaluation_id: str, lease: Lease) -> float | None:
         outcome = online.run(ctx, evaluation, lease)
     else:
         outcome = batch.follow(ctx, evaluation)
-    if outcome == "finished":
+    if outcome == RunOutcome.finished:
         finish(ctx, evaluation_id)
-    elif outcome == "more":
+    elif outcome == RunOutcome.next_slice:
         return 0.0
-    elif outcome == "wait":
+    elif outcome == RunOutcome.poll_later:
         return ctx.settings.evaluation_batch_poll_seconds
     return None
 
@@ -88,7 +87,7 @@ def prepare(ctx: Context, evaluation: Evaluation) -> Evaluation | None:
     predictions.save_labels(ctx, evaluation.id, found.labels)
     log.info("evaluation.started", evaluation_id=evaluation.id, examples=found.examples,
              skipped=found.skipped, labels=len(found.labels))
-    return states.move(ctx, evaluation.id, S.running, {
+    return states.move(ctx, evaluation.id, EvaluationStatus.running, {
         "progress": EvaluationProgress(done=0, total=found.examples * len(evaluation.models)),
         "last_index": found.last_index, "skipped_examples": found.skipped})
 
@@ -102,7 +101,7 @@ def finish(ctx: Context, evaluation_id: str) -> None:
     if outcome.error is not None:
         fail(ctx, evaluation_id, outcome.error, {"progress": progress})
         return
-    finished = states.move(ctx, evaluation_id, S.succeeded, {
+    finished = states.move(ctx, evaluation_id, EvaluationStatus.succeeded, {
         "results": outcome.results, "comparison": outcome.comparison, "progress": progress})
     if finished is not None:
         log.info("evaluation.succeeded", evaluation_id=evaluation_id)
@@ -111,7 +110,8 @@ def finish(ctx: Context, evaluation_id: str) -> None:
 
 def fail(ctx: Context, evaluation_id: str, error: EvaluationError,
          update: dict[str, object] | None = None) -> None:
-    failed = states.move(ctx, evaluation_id, S.failed, {"error": error, **(update or {})})
+    failed = states.move(ctx, evaluation_id, EvaluationStatus.failed,
+                         {"error": error, **(update or {})})
     if failed is not None:
         log.warning("evaluation.failed", evaluation_id=evaluation_id, code=error.code)
         completed(ctx, failed)

@@ -11,7 +11,14 @@ from service.context import Context
 from service.datasets import ingest
 from service.datasets import service as datasets
 from service.datasets.models import Dataset, DatasetFormat
-from service.errors import EvaluationNotFound, InvalidJobState, InvalidRequest, ModelNotAvailable
+from service.errors import (
+    DatasetFormatMismatch,
+    EvaluationNotFound,
+    InvalidCursor,
+    InvalidEvaluationState,
+    InvalidJobState,
+    ModelNotAvailable,
+)
 from service.evaluations import predictions, states
 from service.evaluations.models import (
     TERMINAL,
@@ -23,11 +30,10 @@ from service.evaluations.models import (
     parse_field,
 )
 from service.evaluations.scoring import ScoringMode
+from service.finetuned import registry
 from service.jobs import service as jobs
 from service.jobs.models import JobStatus
-from service.jobs.service import DatasetFormatMismatch
 from service.logs import log
-from service.models import registry
 from service.pagination import Page, take_page
 from service.spreadsheet import safe_row
 from service.store import keys
@@ -37,10 +43,6 @@ from service.tasks import Task
 OVERDUE_GRACE = 300.0  # seconds a queued run may wait for a worker before it counts as lost
 CSV_FIELDS = ("index", "model", "expected", "output", "predicted_label", "correct", "invalid",
               "latency_ms", "prompt_tokens", "completion_tokens", "error")
-
-
-class InvalidCursor(InvalidRequest):
-    code = "invalid_cursor"
 
 
 def create(ctx: Context, project_id: str, body: EvaluationCreate) -> Evaluation:
@@ -144,9 +146,9 @@ def with_live_progress(ctx: Context, evaluations: list[Evaluation]) -> list[Eval
     active = [e for e in evaluations if e.status not in TERMINAL]
     stored = dict(zip([e.id for e in active], predictions.counts(ctx, [e.id for e in active]),
                       strict=True))
-    return [e if e.id not in stored else e.model_copy(update={"progress": EvaluationProgress(
+    return [e if e.id not in stored else e.evolve(progress=EvaluationProgress(
         done=stored[e.id] + sum(p.answered for p in e.batch_parts if not p.collected),
-        total=e.progress.total)}) for e in evaluations]
+        total=e.progress.total)) for e in evaluations]
 
 
 def cancel(ctx: Context, project_id: str, evaluation_id: str) -> Evaluation:
@@ -155,7 +157,7 @@ def cancel(ctx: Context, project_id: str, evaluation_id: str) -> Evaluation:
     moved = states.move(ctx, evaluation_id, EvaluationStatus.cancelled)
     if moved is None:
         current = get(ctx, project_id, evaluation_id)
-        raise states.InvalidEvaluationState(
+        raise InvalidEvaluationState(
             f"Evaluation {evaluation_id} is {current.status}; only a queued or running "
             "evaluation can be cancelled.")
     if moved.mode == "batch" and any(p.batch_id for p in moved.batch_parts):

@@ -4,20 +4,19 @@ from typing import Any
 
 from service import clock
 from service.context import Context
-from service.errors import Conflict
+from service.errors import InvalidEvaluationState
 from service.evaluations import repository
 from service.evaluations.models import TERMINAL, Evaluation, EvaluationStatus
+from service.store.clients import Pipeline
 
-S = EvaluationStatus
+QUEUED, RUNNING = EvaluationStatus.queued, EvaluationStatus.running
+SUCCEEDED, FAILED = EvaluationStatus.succeeded, EvaluationStatus.failed
+CANCELLED = EvaluationStatus.cancelled
 NEXT: dict[EvaluationStatus, frozenset[EvaluationStatus]] = {
-    S.queued: frozenset({S.running, S.failed, S.cancelled}),
-    S.running: frozenset({S.running, S.succeeded, S.failed, S.cancelled}),
-    S.succeeded: frozenset(), S.failed: frozenset(), S.cancelled: frozenset(),
+    QUEUED: frozenset({RUNNING, FAILED, CANCELLED}),
+    RUNNING: frozenset({RUNNING, SUCCEEDED, FAILED, CANCELLED}),
+    SUCCEEDED: frozenset(), FAILED: frozenset(), CANCELLED: frozenset(),
 }
-
-
-class InvalidEvaluationState(Conflict):
-    code = "invalid_evaluation_state"
 
 
 def advance(evaluation: Evaluation, to: EvaluationStatus,
@@ -29,19 +28,19 @@ def advance(evaluation: Evaluation, to: EvaluationStatus,
     changes: dict[str, Any] = {"status": to, "updated_at": now, **(update or {})}
     if to in TERMINAL:
         changes["finished_at"] = now
-    return evaluation.model_copy(update=changes)
+    return evaluation.evolve(**changes)
 
 
 def move(ctx: Context, evaluation_id: str, to: EvaluationStatus,
          update: dict[str, Any] | None = None) -> Evaluation | None:
     """Apply the move atomically; None when the evaluation is already where it cannot leave."""
-    extra = None
-    if to == S.cancelled:
-        def extra(pipe, old, new):  # type: ignore[no-untyped-def]
-            repository.mark_cancelled(pipe, evaluation_id)
+    def mark_cancelled(pipe: Pipeline, old: Evaluation, new: Evaluation) -> None:
+        repository.mark_cancelled(pipe, evaluation_id)
+
     try:
-        return ctx.store.update(Evaluation, evaluation_id,
-                                lambda evaluation: advance(evaluation, to, update), extra)
+        return ctx.store.update(
+            Evaluation, evaluation_id, lambda evaluation: advance(evaluation, to, update),
+            also_write=mark_cancelled if to == EvaluationStatus.cancelled else None)
     except InvalidEvaluationState:
         return None
 

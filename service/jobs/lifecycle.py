@@ -61,7 +61,7 @@ def write(ctx: Context, job_id: str, change: Callable[[Job], Job], reason: str,
             record_status(ctx, pipe, old, new, reason)
         follow_indexes(ctx, pipe, old, new, waiting_order)
 
-    job = ctx.store.update(Job, job_id, change, extra=also)
+    job = ctx.store.update(Job, job_id, change, also_write=also)
     written = Written(seen[-1], job)
     if written.moved:
         announce(ctx, job)

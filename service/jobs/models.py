@@ -29,8 +29,6 @@ class JobAction(StrEnum):
 
 
 TERMINAL = frozenset({JobStatus.succeeded, JobStatus.failed, JobStatus.cancelled})
-LAUNCHED = frozenset({JobStatus.validating_files, JobStatus.queued, JobStatus.running,
-                      JobStatus.paused})
 
 
 Epochs = Literal["auto"] | Annotated[int, Field(ge=1, le=50)]

@@ -14,14 +14,17 @@ from service.datasets.models import Dataset, DatasetFormat, DatasetStatus
 from service.datasets.pricing import auto_epochs
 from service.errors import (
     BudgetExceeded,
+    DatasetFormatMismatch,
     DatasetNotReady,
     InvalidJobState,
-    InvalidRequest,
     JobNotFound,
     ModelNotFound,
-    NotFound,
+    ModelNotTunable,
+    ProviderJobAlreadyTracked,
+    ProviderJobNotFound,
     ProviderRejected,
 )
+from service.finetuned import registry
 from service.jobs import events, index, lifecycle
 from service.jobs.models import (
     TERMINAL,
@@ -36,7 +39,6 @@ from service.jobs.models import (
     ProviderRef,
     SupervisedMethod,
 )
-from service.models import registry
 from service.pagination import Page, take_page
 from service.projects.models import Project
 from service.provider.types import FineTuningJob
@@ -46,25 +48,6 @@ from service.tasks import Task
 from service.webhooks import targets
 
 METHOD: TypeAdapter[Method] = TypeAdapter(Method)
-
-
-class DatasetFormatMismatch(InvalidRequest):
-    code = "dataset_format_mismatch"
-
-
-class ModelNotTunable(InvalidRequest):
-    code = "model_not_tunable"
-
-
-class ProviderJobAlreadyTracked(InvalidRequest):
-    code = "provider_job_already_tracked"
-
-
-class ProviderJobNotFound(NotFound):
-    code = "provider_job_not_found"
-
-    def __init__(self, provider_job_id: str) -> None:
-        super().__init__("provider job", provider_job_id)
 
 
 def get(ctx: Context, project_id: str, job_id: str) -> Job:
@@ -195,7 +178,7 @@ def create(ctx: Context, project: Project, body: JobCreate) -> Job | DryRun:
             ("location", f"/v1/jobs/{job.id}"), ("content-type", "application/json")],
             orjson.dumps(job.model_dump(mode="json")))
 
-    ctx.store.create(job, project.id, extra=write)
+    ctx.store.create(job, project.id, also_write=write)
     faults.point(ctx, "jobs.create.recorded")
     events.record(ctx, job.id, "status", "Job created", data={"from": None, "to": "pending"})
     index.mark_due(ctx, job.id, now + 30)
@@ -225,7 +208,7 @@ def track(ctx: Context, job: Job) -> Job:
         index.link_provider_job(ctx, provider_job_id, job.id, pipe)
         index.count_status_change(ctx, None, job.status, pipe)
 
-    ctx.store.create(job, job.project_id, extra=index_it)
+    ctx.store.create(job, job.project_id, also_write=index_it)
     events.record(ctx, job.id, "status", f"Following provider job {provider_job_id}",
                   data={"from": None, "to": job.status})
     index.mark_due(ctx, job.id, 0)

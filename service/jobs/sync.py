@@ -13,11 +13,11 @@ from service import clock
 from service.context import Context
 from service.datasets.pricing import load_prices
 from service.errors import ProviderError, ProviderRejected
+from service.finetuned import registry
 from service.jobs import capacity, events, index, lifecycle, states
 from service.jobs.models import TERMINAL, Job, JobAction, JobError, JobProgress, JobStatus
 from service.logs import log
 from service.metrics import SYNC_LAG
-from service.models import registry
 from service.provider.types import FineTuningJob, FineTuningJobEvent
 from service.store import locks
 from service.store.locks import LockName

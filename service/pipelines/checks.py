@@ -10,9 +10,14 @@ from service.context import Context
 from service.datasets import service as datasets
 from service.datasets.convert import ConvertRequest, check_fields, parse_template
 from service.datasets.models import Dataset, DatasetFormat, DatasetStatus
-from service.errors import FieldError, InvalidRequest, ServiceError, UnknownColumn
+from service.errors import (
+    DatasetFormatMismatch,
+    FieldError,
+    InvalidRequest,
+    ServiceError,
+    UnknownColumn,
+)
 from service.jobs import service as jobs
-from service.jobs.service import DatasetFormatMismatch
 from service.pipelines.models import PipelineCreate
 
 TEMPLATE_FIELDS = ("system", "user", "assistant", "prompt", "completion")

@@ -3,9 +3,13 @@
 
 from service import clock, ids, overdue
 from service.context import Context
-from service.errors import InvalidJobState, InvalidPipelineState, PipelineNotFound
+from service.errors import (
+    InvalidEvaluationState,
+    InvalidJobState,
+    InvalidPipelineState,
+    PipelineNotFound,
+)
 from service.evaluations import service as evaluations
-from service.evaluations.states import InvalidEvaluationState
 from service.jobs import service as jobs
 from service.logs import log
 from service.pagination import Page, take_page

@@ -16,6 +16,7 @@ from service.pipelines.models import (
     StepStatus,
 )
 from service.store import due, keys
+from service.store.records import evolve
 from service.webhooks.service import notify
 
 # The status of the step a pipeline stops at, by the pipeline's end status.
@@ -24,9 +25,8 @@ STOPPED_STEP = {PipelineStatus.failed: StepStatus.failed,
 
 
 def change_step(pipeline: Pipeline, name: StepName, **fields: Any) -> Pipeline:
-    steps = [step.model_copy(update=fields) if step.name == name else step
-             for step in pipeline.steps]
-    return pipeline.model_copy(update={"steps": steps, "updated_at": clock.now()})
+    steps = [evolve(step, **fields) if step.name == name else step for step in pipeline.steps]
+    return pipeline.evolve(steps=steps, updated_at=clock.now())
 
 
 def running(pipeline: Pipeline) -> Pipeline:
@@ -65,14 +65,13 @@ def end(ctx: Context, pipeline_id: str, status: PipelineStatus,
         for step in running(pipeline).steps:
             if step.status in (StepStatus.pending, StepStatus.running):
                 if stopped or status not in STOPPED_STEP:
-                    step = step.model_copy(update={"status": StepStatus.skipped})
+                    step = evolve(step, status=StepStatus.skipped)
                 else:
-                    step = step.model_copy(update={"status": STOPPED_STEP[status],
-                                                   "error": error, "finished_at": now})
+                    step = evolve(step, status=STOPPED_STEP[status], error=error,
+                                  finished_at=now)
                 stopped = True
             steps.append(step)
-        return pipeline.model_copy(update={"status": status, "steps": steps,
-                                           "updated_at": now, "finished_at": now})
+        return pipeline.evolve(status=status, steps=steps, updated_at=now, finished_at=now)
 
     ended = guarded(ctx, pipeline_id, stop)
     if ended is not None:

@@ -7,8 +7,8 @@ import orjson
 
 from service.context import Context
 from service.errors import ModelDeleted, ModelNotFound
+from service.finetuned import registry
 from service.logs import log
-from service.models import registry
 from service.playground import relay, usage
 from service.playground.models import ChatCompletionRequest
 

@@ -40,7 +40,7 @@ def create_key(ctx: Context, project_id: str, body: KeyCreate) -> ApiKeyCreated:
                     name=body.name, redacted=f"{secret[:8]}…{secret[-4:]}",
                     key_hash=hash_key(secret))
     ctx.store.create(record, project_id,
-                     extra=lambda pipe: repository.index_key(pipe, record.key_hash, record.id))
+                     also_write=lambda pipe: repository.index_key(pipe, record.key_hash, record.id))
     return ApiKeyCreated(**record.model_dump(exclude={"object", "revoked", "key_hash"}),
                          key=secret)
 
@@ -50,8 +50,8 @@ def revoke_key(ctx: Context, key_id: str) -> None:
     record = ctx.store.get(ApiKey, key_id)
     if record is None:
         raise KeyNotFound(key_id)
-    ctx.store.update(ApiKey, key_id, lambda k: k.model_copy(update={"revoked": True}),
-                     extra=lambda pipe, old, new: repository.unindex_key(pipe, old.key_hash))
+    ctx.store.update(ApiKey, key_id, lambda k: k.evolve(revoked=True),
+                     also_write=lambda pipe, old, new: repository.unindex_key(pipe, old.key_hash))
 
 
 def authenticate(ctx: Context, secret: str) -> tuple[Project, ApiKey]:

@@ -68,7 +68,6 @@ def evolve(model: M, **fields: Any) -> M:
 
 
 R = TypeVar("R", bound=Record)
-Extra = Callable[[Pipeline, R | None, R], None]
 
 
 async def get_on_loop(client: "redis.asyncio.Redis", model: type[R], record_id: str) -> R | None:
@@ -84,17 +83,17 @@ class Store:
         self.redis = client
 
     def create(self, record: Record, project_id: str | None,
-               extra: Callable[[Pipeline], None] | None = None) -> None:
-        """Write a new record and index it, in one transaction."""
+               also_write: Callable[[Pipeline], None] | None = None) -> None:
+        """Write a new record and index it, in one transaction (with also_write's writes)."""
         pipe = self.redis.pipeline(transaction=True)
-        pipe.multi()  # explicit, so extra may add an RQ enqueue (which asks for it) to it
+        pipe.multi()  # explicit, so also_write may add an RQ enqueue (which asks for it) to it
         pipe.set(keys.record(record.kind, record.id), record.stored_json())
         score = now_precise()
         if project_id is not None:
             pipe.zadd(keys.project_index(record.kind, project_id), {record.id: score})
         pipe.zadd(keys.all_index(record.kind), {record.id: score})
-        if extra:
-            extra(pipe)
+        if also_write:
+            also_write(pipe)
         pipe.execute()
 
     def get(self, model: type[R], record_id: str) -> R | None:
@@ -108,10 +107,11 @@ class Store:
         return [model.model_validate_json(raw) for raw in raws if raw is not None]
 
     def update(self, model: type[R], record_id: str, change: Callable[[R], R],
-               extra: Callable[[Pipeline, R, R], None] | None = None) -> R:
+               also_write: Callable[[Pipeline, R, R], None] | None = None) -> R:
         """Apply change to the current record atomically (optimistic, retried on conflict).
 
-        change may raise to refuse; extra adds writes to the same transaction.
+        change may raise to refuse; also_write(pipe, old, new) adds writes to the same
+        transaction.
         """
         key = keys.record(model.kind, record_id)
         with self.redis.pipeline(transaction=True) as pipe:
@@ -125,8 +125,8 @@ class Store:
                     new = change(old)
                     pipe.multi()
                     pipe.set(key, new.stored_json())
-                    if extra:
-                        extra(pipe, old, new)
+                    if also_write:
+                        also_write(pipe, old, new)
                     pipe.execute()
                     return new
                 except redis.WatchError:
@@ -152,9 +152,6 @@ class Store:
     def was_deleted(self, model: type[Record], record_id: str, project_id: str) -> bool:
         owner = self.redis.get(keys.record_part(model.kind, record_id, "deleted"))
         return owner is not None and owner.decode() == project_id
-
-    def owns(self, model: type[Record], project_id: str, record_id: str) -> bool:
-        return self.redis.zscore(keys.project_index(model.kind, project_id), record_id) is not None
 
     def scan(self, model: type[R], project_id: str | None, *, after: str | None = None,
              newest_first: bool = True, batch: int = 100) -> Iterator[R]:

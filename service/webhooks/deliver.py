@@ -37,7 +37,7 @@ def queue(ctx: Context, delivery: Delivery, body: str) -> None:
         repository.save_delivery(pipe, delivery.id, delivery.webhook_id, body,
                                  delivery.created_at, clock.now_precise())
 
-    ctx.store.create(delivery, delivery.project_id, extra=write)
+    ctx.store.create(delivery, delivery.project_id, also_write=write)
     ctx.enqueue(Task.deliver_webhook, delivery.id)
 
 
@@ -123,8 +123,8 @@ def resting_until(ctx: Context, url: str) -> float | None:
 def postpone(ctx: Context, delivery_id: str, until: float) -> None:
     """Move the delivery's next attempt to when its receiver has rested; no attempt counted."""
     at = math.ceil(until)
-    ctx.store.update(Delivery, delivery_id, lambda delivery: delivery.model_copy(
-        update={"next_attempt_at": at}), extra=track_pending)
+    ctx.store.update(Delivery, delivery_id, lambda delivery: delivery.evolve(next_attempt_at=at),
+                     also_write=track_pending)
     # half a second late rather than a hair early: RQ floors the time to the second, as `run` does
     ctx.enqueue(Task.deliver_webhook, delivery_id, delay=max(0.0, at - clock.now_precise()) + 0.5)
     log.info("webhook.delivery.postponed", delivery_id=delivery_id, until=at)
@@ -151,15 +151,15 @@ def record(ctx: Context, delivery_id: str, attempt: Attempt, delay: float) -> De
         else:
             # floored, so the scheduled retry (which RQ also floors to the second) is never early
             update["next_attempt_at"] = int(clock.now_precise() + delay)
-        return delivery.model_copy(update=update)
+        return delivery.evolve(**update)
 
-    return ctx.store.update(Delivery, delivery_id, change, extra=track_pending)
+    return ctx.store.update(Delivery, delivery_id, change, also_write=track_pending)
 
 
 def give_up(ctx: Context, delivery_id: str, reason: str) -> None:
-    ctx.store.update(Delivery, delivery_id, lambda delivery: delivery.model_copy(update={
-        "status": DeliveryStatus.failed, "last_error": reason, "next_attempt_at": None}),
-        extra=track_pending)
+    ctx.store.update(Delivery, delivery_id, lambda delivery: delivery.evolve(
+        status=DeliveryStatus.failed, last_error=reason, next_attempt_at=None),
+        also_write=track_pending)
     WEBHOOK_DELIVERIES.labels("abandoned").inc()
     log.info("webhook.delivery.abandoned", delivery_id=delivery_id)
 

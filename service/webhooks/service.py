@@ -29,7 +29,7 @@ def create(ctx: Context, project_id: str, body: WebhookCreate) -> WebhookCreated
                       url=body.url, events=body.events, description=body.description)
     secret = signing.new_secret()
     ctx.store.create(webhook, project_id,
-                     extra=lambda pipe: repository.save_secret(pipe, webhook.id, secret))
+                     also_write=lambda pipe: repository.save_secret(pipe, webhook.id, secret))
     log.info("webhook.created", webhook_id=webhook.id, events=list(webhook.events))
     return WebhookCreated(**webhook.model_dump(), secret=secret)
 

@@ -8,6 +8,8 @@ import subprocess
 import sys
 
 import service
+from service import errors
+from service.api.contract import ERROR_CODES
 from service.errors import ServiceError
 from tests.conftest import ROOT
 
@@ -70,10 +72,57 @@ def test_every_error_answer_is_a_problem_or_openai_error():
             assert "404" in errors, (method, path)
 
 
-def test_every_error_code_the_service_can_emit_is_documented():
+# Subclasses that answer with their parent's code on purpose, and why.
+SHARED_CODES = {
+    "ModelDeleted": "to a client a deleted model is a missing one (OpenAI answers alike)",
+}
+
+
+def service_errors() -> list[type[ServiceError]]:
+    """ServiceError and every subclass, once every service module is imported."""
     for module in pkgutil.walk_packages(service.__path__, "service."):
         importlib.import_module(module.name)
-    codes = {cls.code for cls in all_subclasses(ServiceError)} | {ServiceError.code}
+    return [ServiceError, *sorted(all_subclasses(ServiceError), key=lambda cls: cls.__name__)]
+
+
+def test_every_error_class_lives_in_the_errors_module():
+    elsewhere = [f"{cls.__module__}.{cls.__name__}" for cls in service_errors()
+                 if cls.__module__ != "service.errors"]
+    assert elsewhere == []
+
+
+def test_each_error_code_is_unique_snake_case_and_in_the_contract():
+    owners: dict[str, list[str]] = {}
+    for cls in service_errors():
+        if cls.__name__ not in SHARED_CODES:
+            owners.setdefault(cls.code, []).append(cls.__name__)
+    assert {code: names for code, names in owners.items() if len(names) > 1} == {}
+    codes = {cls.code for cls in service_errors()}
+    assert [code for code in codes if not re.fullmatch(r"[a-z]+(?:_[a-z]+)*", code)] == []
+    assert sorted(codes - ERROR_CODES.keys()) == []
+    for name in SHARED_CODES:
+        shared = next(cls for cls in service_errors() if cls.__name__ == name)
+        assert shared.code == shared.__mro__[1].code
+
+
+def test_the_error_module_draws_its_tree_as_the_classes_inherit():
+    drawn = {}
+    parents: list[str] = []
+    for line in (errors.__doc__ or "").splitlines():
+        found = re.fullmatch(r"    ([│ ]   |[├└]── )*(\w+) \((\d{3}) (\w+)\)", line)
+        if found is None:
+            continue
+        depth = (len(line) - len(line.lstrip(" │├└─")) - 4) // 4
+        parents[depth:] = [found.group(2)]
+        drawn[found.group(2)] = (parents[depth - 1] if depth else None,
+                                 int(found.group(3)), found.group(4))
+    actual = {cls.__name__: (cls.__base__.__name__ if cls is not ServiceError else None,
+                             cls.status, cls.code) for cls in service_errors()}
+    assert drawn == actual
+
+
+def test_every_error_code_the_service_can_emit_is_documented():
+    codes = {cls.code for cls in service_errors()}
     from service.api import problems
     codes |= set(problems.HTTP_CODES.values()) | set(problems.OPENAI_CODES.values())
     codes |= {"malformed_json", "validation_error", "internal_error", "not_ready", "http_error"}

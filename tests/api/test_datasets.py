@@ -132,6 +132,23 @@ def test_non_utf8_csv_is_refused_and_nothing_stored(client, auth, settings):
     assert stored_files(settings) == []
 
 
+def test_upload_answers_the_format_validation_will_settle_on(client, ctx, auth):
+    preference = ('{"input": {"messages": [{"role": "user", "content": "hi"}]}, '
+                  '"preferred_output": [{"role": "assistant", "content": "hello"}], '
+                  '"non_preferred_output": [{"role": "assistant", "content": "no"}]}\n')
+    created = upload(client, auth, preference * 3).json()
+    assert created["format"] == "preference"
+    run_tasks(ctx)
+    settled = client.get(f"/v1/datasets/{created['id']}", headers=auth).json()
+    assert settled["format"] == "preference"
+
+
+def test_non_utf8_file_not_starting_as_json_is_checked_as_csv(client, auth):
+    response = upload(client, auth, "[not json\ncaf\xe9\n".encode("latin-1"), filename="x.txt")
+    assert response.status_code == 422
+    assert response.json()["code"] == "unsupported_encoding"
+
+
 def test_empty_file_is_422(client, auth):
     response = upload(client, auth, b"")
     assert response.status_code == 422 and response.json()["code"] == "invalid_file"

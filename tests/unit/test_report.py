@@ -12,7 +12,7 @@ import tiktoken
 
 from bench.gen_chat import generate
 from service.datasets.pricing import load_prices
-from service.datasets.report import build_report, hash_examples, histogram
+from service.datasets.report import build_report, histogram
 from service.datasets.scan import iter_lines, line_ranges
 from service.datasets.validate import ERROR_CODES, WARNING_CODES
 from service.errors import InvalidFile, InvalidRequest
@@ -311,21 +311,6 @@ def test_legacy_prompt_completion_advice(tmp_path: Path) -> None:
                     "prompt_completion")["warnings"]["counts"]
     assert counts["missing_common_suffix"] == counts["missing_common_ending"] == 0
     assert counts["completion_missing_leading_space"] == 0
-
-
-def test_train_validation_overlap(tmp_path: Path) -> None:
-    train = write_lines(tmp_path, *(chat_line({"role": "user", "content": f"q{i}"}, ASSISTANT)
-                                    for i in range(20)), name="train.jsonl")
-    held_out = write_lines(tmp_path, chat_line({"role": "user", "content": "new"}, ASSISTANT),
-                           chat_line({"role": "user", "content": "q7"}, ASSISTANT),
-                           name="validation.jsonl")
-    hashes = hash_examples(train, "chat")
-    assert hashes.size == 20
-    result = report(held_out, overlap_with=hashes)
-    assert result["warnings"]["counts"]["train_validation_overlap"] == 1
-    sample = next(s for s in result["warnings"]["samples"]
-                  if s["code"] == "train_validation_overlap")
-    assert sample["line"] == 2
 
 
 def test_preference_report_counts_input_and_preferred_output(tmp_path: Path) -> None:

@@ -143,12 +143,6 @@ def test_duplicates_point_at_the_first_occurrence() -> None:
     assert validate.find_duplicates(hashes[:2])[0].size == 0
 
 
-def test_overlap_finds_shared_examples() -> None:
-    train = np.array([validate.example_hash(x) for x in (b"a", b"b", b"c")], dtype=np.uint64)
-    held_out = np.array([validate.example_hash(x) for x in (b"d", b"b")], dtype=np.uint64)
-    assert validate.find_overlap(held_out, train).tolist() == [1]
-
-
 def test_common_suffix_shrinks_to_what_all_share() -> None:
     suffix = None
     for text in ("a\n\n###\n\n", "bb\n\n###\n\n", "c #\n\n"):

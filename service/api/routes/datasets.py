@@ -43,9 +43,9 @@ async def upload_dataset(request: Request, project: ProjectDep, ctx: ContextDep)
     key = request.headers.get("idempotency-key")
     if not key:
         return created(datasets.record_upload(ctx, project.id, stored))
-    scope, print_ = auth_scope(request.headers), upload_fingerprint(stored)
+    scope, request_fingerprint = auth_scope(request.headers), upload_fingerprint(stored)
     try:
-        first = idempotency.claim(ctx, scope, key, print_)
+        first = idempotency.claim(ctx, scope, key, request_fingerprint)
     except Exception:
         datasets.discard_upload(ctx, stored)
         raise
@@ -56,7 +56,7 @@ async def upload_dataset(request: Request, project: ProjectDep, ctx: ContextDep)
     def keep_answer(pipe: Pipeline, dataset: Dataset) -> None:
         """In the transaction that records the dataset: a retry after the process died
         replays this answer rather than recording the file again."""
-        idempotency.complete(ctx, scope, key, print_, 201, [
+        idempotency.complete(ctx, scope, key, request_fingerprint, 201, [
             ("location", location(dataset)), ("content-type", "application/json")],
             orjson.dumps(dataset.model_dump(mode="json")), pipe)
 
@@ -117,7 +117,7 @@ def download_dataset_content(dataset_id: str, project: ProjectDep, ctx: ContextD
 def list_dataset_rows(dataset_id: str, project: ProjectDep, ctx: ContextDep,
              offset: Annotated[int, Query(ge=0)] = 0,
              limit: Annotated[int, Query(ge=1, le=100)] = 20) -> DatasetRows:
-    return DatasetRows.model_validate(datasets.rows(ctx, datasets.get(ctx, project.id, dataset_id), offset, limit))
+    return datasets.rows(ctx, datasets.get(ctx, project.id, dataset_id), offset, limit)
 
 
 @router.get("/{dataset_id}/report", responses=problems(409))

@@ -10,7 +10,7 @@ from sse_starlette.sse import EventSourceResponse, ServerSentEvent
 from service.api.deps import BEARER, ContextDep, ProjectDep, caller_project
 from service.api.openapi import problems, server_sent_events
 from service.api.pagination import After, Limit
-from service.errors import InvalidRequest
+from service.errors import InvalidCursor
 from service.jobs import events as job_events
 from service.jobs import index as job_index
 from service.jobs import metrics as job_metrics
@@ -26,15 +26,11 @@ from service.jobs.models import (
     JobMetrics,
     JobStatus,
 )
-from service.pagination import Page
+from service.pagination import Page, take_page, whole_page
 from service.store.events import follow, is_valid_id
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 HEARTBEAT_SECONDS = 15
-
-
-class InvalidCursor(InvalidRequest):
-    code = "invalid_cursor"
 
 
 def job_response(job: Job, status: int) -> JSONResponse:
@@ -104,10 +100,7 @@ def list_job_events(job_id: str, project: ProjectDep, ctx: ContextDep,
                     after: After = None, limit: Limit = 20) -> Page[JobEvent]:
     jobs.get(ctx, project.id, job_id)
     found = job_events.log_of(ctx).after(job_id, checked_cursor(after), limit + 1)
-    data = [JobEvent.model_validate(event) for event in found[:limit]]
-    return Page[JobEvent](data=data, has_more=len(found) > limit,
-                          first_id=data[0].id if data else None,
-                          last_id=data[-1].id if data else None)
+    return take_page(map(JobEvent.model_validate, found), limit)
 
 
 @router.get("/{job_id}/events/stream", response_class=EventSourceResponse,
@@ -160,6 +153,5 @@ def get_job_metrics(job_id: str, project: ProjectDep, ctx: ContextDep,
 @router.get("/{job_id}/checkpoints")
 def list_job_checkpoints(job_id: str, project: ProjectDep, ctx: ContextDep) -> Page[Checkpoint]:
     jobs.get(ctx, project.id, job_id)
-    data = [Checkpoint.model_validate(item) for item in job_index.checkpoints(ctx, job_id)]
-    return Page[Checkpoint](data=data, has_more=False, first_id=data[0].id if data else None,
-                            last_id=data[-1].id if data else None)
+    return whole_page([Checkpoint.model_validate(item)
+                       for item in job_index.checkpoints(ctx, job_id)])

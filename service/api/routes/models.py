@@ -3,8 +3,8 @@ from fastapi import APIRouter
 from service.api.deps import ContextDep, ProjectDep
 from service.api.openapi import problems
 from service.deletion import Deleted
-from service.models import service as models
-from service.models.models import ModelList, ModelOut
+from service.finetuned import service as models
+from service.finetuned.models import ModelList, ModelOut
 
 # Model ids hold colons (ft:gpt-4o-mini-2024-07-18:org:suffix:abc123): {model:path} takes them whole.
 router = APIRouter(prefix="/v1/models", tags=["models"])

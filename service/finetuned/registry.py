@@ -2,7 +2,7 @@
 
 from service import clock
 from service.context import Context
-from service.models.models import FineTunedModel
+from service.finetuned.models import FineTunedModel
 
 
 def register(ctx: Context, project_id: str, model: str, base_model: str,

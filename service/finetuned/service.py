@@ -3,9 +3,9 @@
 from service.context import Context
 from service.deletion import Deleted
 from service.errors import ModelNotDeletable, ModelNotFound, ProviderRejected
+from service.finetuned import registry
+from service.finetuned.models import FineTunedModel, ModelList, ModelOut
 from service.logs import log
-from service.models import registry
-from service.models.models import FineTunedModel, ModelList, ModelOut
 
 BASE_OWNER = "openai"
 
@@ -48,8 +48,7 @@ def delete(ctx: Context, project_id: str, model: str) -> Deleted:
         raise ModelNotFound(model)
     if record.status == "active":
         delete_on_provider(ctx, model)
-        ctx.store.update(FineTunedModel, model,
-                         lambda current: current.model_copy(update={"status": "deleted"}))
+        ctx.store.update(FineTunedModel, model, lambda current: current.evolve(status="deleted"))
         log.info("model.deleted", model=model, project_id=project_id)
     return Deleted(id=model, object="model")
 
