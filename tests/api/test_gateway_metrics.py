@@ -1,13 +1,13 @@
 """The gateway counts each provider attempt by route and outcome, its retries, and its waits for
 the shared request cap, against the emulator."""
 
-import httpx
 import pytest
 from prometheus_client import REGISTRY
 
 from service.errors import ProviderRejected
 from service.provider.gateway import Gateway
-from tests.conftest import EMULATOR_KEY, make_settings
+from tests.support.emulator import admin
+from tests.support.env import EMULATOR_KEY, make_settings
 
 
 def value(name: str, **labels: str) -> float:
@@ -30,8 +30,8 @@ def test_attempts_are_counted_by_route_and_outcome(gateway, emulator):
     before = {outcome: value("ftm_provider_requests_total", route="models.list", outcome=outcome)
               for outcome in ("ok", "rate_limited")}
     retries = value("ftm_provider_retries_total", route="models.list")
-    httpx.post(emulator.removesuffix("/v1") + "/__emulator/faults", json={
-        "fail_next": {"count": 2, "status": 429, "path": "/v1/models"}}).raise_for_status()
+    admin(emulator, "faults", {
+        "fail_next": {"count": 2, "status": 429, "path": "/v1/models"}})
     gateway.call(gateway.client.models.list)
     assert value("ftm_provider_requests_total", route="models.list",
                  outcome="rate_limited") == before["rate_limited"] + 2

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from service.jobs import sync
-from tests.console.conftest import check_page, find_chromium
 from tests.datagen import LEVELS, USER_TEMPLATE, reflections_csv
 from tests.factories import chat_dataset, drive_jobs, ready_dataset, run_tasks, wait_until
+from tests.support.browser import check_page, find_chromium
 
 if find_chromium() is None:
     pytest.skip("no Chromium executable found (apt-get install chromium, or set FTM_CHROMIUM)",
