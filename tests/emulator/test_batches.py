@@ -8,7 +8,7 @@ import pytest
 from openai import OpenAI
 from openai.types import Batch
 
-from tests.emulator.support import SYSTEM, create_job, upload, wait_for, wait_for_status
+from tests.support.emulator_sdk import SYSTEM, create_job, upload, wait_for, wait_for_status
 
 
 def request(custom_id: str, model: str, text: str, url: str = "/v1/chat/completions") -> dict:

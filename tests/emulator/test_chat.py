@@ -8,7 +8,7 @@ import pytest
 import tiktoken
 from openai import AsyncOpenAI, OpenAI
 
-from tests.emulator.support import SYSTEM, create_job, upload, wait_for_status
+from tests.support.emulator_sdk import SYSTEM, create_job, upload, wait_for_status
 from tests.support.env import PUBLIC_DATA
 
 SENTIMENT = PUBLIC_DATA / "bertcode_sentiment_training_set.jsonl"

@@ -5,7 +5,7 @@ import openai
 import pytest
 from openai import OpenAI
 
-from tests.emulator.support import create_job, upload, wait_for_status
+from tests.support.emulator_sdk import create_job, upload, wait_for_status
 from tests.support.env import EMULATOR_KEY
 
 

@@ -5,7 +5,7 @@ import openai
 import pytest
 from openai import OpenAI
 
-from tests.emulator.support import jsonl, labelled_examples, upload
+from tests.support.emulator_sdk import jsonl, labelled_examples, upload
 
 
 def test_file_create_list_retrieve_content_delete(client: OpenAI) -> None:

@@ -7,7 +7,7 @@ import openai
 import pytest
 from openai import OpenAI
 
-from tests.emulator.support import create_job, wait_for_status
+from tests.support.emulator_sdk import create_job, wait_for_status
 
 LONG = {"type": "supervised", "supervised": {"hyperparameters": {"n_epochs": 9}}}
 

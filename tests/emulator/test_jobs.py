@@ -9,7 +9,7 @@ import re
 import tiktoken
 from openai import AsyncOpenAI, OpenAI
 
-from tests.emulator.support import (
+from tests.support.emulator_sdk import (
     SYSTEM,
     chat_example,
     create_job,

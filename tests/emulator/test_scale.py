@@ -5,7 +5,7 @@ import asyncio
 import httpx
 from openai import AsyncOpenAI
 
-from tests.emulator.support import jsonl, labelled_examples
+from tests.support.emulator_sdk import jsonl, labelled_examples
 
 JOBS = 1000
 

@@ -11,8 +11,8 @@ import pytest
 import standardwebhooks
 from openai import OpenAI
 
-from tests.emulator.support import create_job, upload, wait_for, wait_for_status
 from tests.support.emulator import read, reset, start_emulator
+from tests.support.emulator_sdk import create_job, upload, wait_for, wait_for_status
 from tests.support.env import EMULATOR_KEY
 from tests.support.webhooks import Receiver
 

@@ -82,7 +82,8 @@ def test_cancel_of_a_running_job_cancels_at_the_provider(client, ctx, auth, emul
 
 
 def test_provider_training_failure_is_copied(client, ctx, auth, emulator):
-    admin(emulator, "faults", {"fail_next_jobs": {"count": 1, "code": "training_error", "message": "Training diverged."}})
+    admin(emulator, "faults", {"fail_next_jobs": {"count": 1, "code": "training_error",
+                                                  "message": "Training diverged."}})
     train = chat_dataset(client, ctx, auth)
     job = create_job(client, auth, train)
     final = wait_terminal(client, ctx, auth, job["id"])

@@ -72,7 +72,8 @@ def test_the_whole_request_passes_the_same_checks(client, ctx, auth, reflections
     assert pipeline["status"] == "running"
     assert [step["name"] for step in pipeline["steps"]] == ["convert", "split", "job", "evaluate"]
     assert response.headers["location"] == f"/v1/pipelines/{pipeline['id']}"
-    assert client.get(f"/v1/pipelines/{pipeline['id']}", headers=auth).json()["id"] == pipeline["id"]
+    stored = client.get(f"/v1/pipelines/{pipeline['id']}", headers=auth).json()
+    assert stored["id"] == pipeline["id"]
 
 
 def test_a_job_over_its_budget_fails_at_the_job_step_and_creates_no_job(client, ctx, auth,

@@ -9,6 +9,7 @@ conftest.
 - servers: an app on a live uvicorn in a thread (the `live_url` fixture serves the service)
 - webhooks: a local webhook receiver and the service's webhook routes
 - workers, processes, redis_servers: real worker, API and Redis processes
+- emulator_sdk: the emulator through the openai SDK (its own tests)
 - evaluations, pipelines, playground, stack (make run and the README), dockerfile, browser
 - fixtures: the shared fixtures, registered for every test by tests/conftest.py
 """

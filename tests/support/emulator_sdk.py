@@ -1,4 +1,4 @@
-"""Small helpers for the emulator tests: data to train on, and waiting for jobs."""
+"""The emulator through the openai SDK, for its own tests: data to train on, waiting for jobs."""
 
 import json
 from collections.abc import Callable
