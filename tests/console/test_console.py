@@ -17,7 +17,8 @@ if find_chromium() is None:
                 allow_module_level=True)
 expect = pytest.importorskip("playwright.sync_api",
                              reason="the playwright package is not installed").expect
-from tests.console.steps import MODEL, new_key, sign_in, work
+from tests.console.steps import new_key, sign_in, work
+from tests.support.env import MODEL
 
 # Drops a file with the given text on the upload area, as a drag from the desktop would.
 DROP = """(text) => {

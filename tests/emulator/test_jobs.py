@@ -47,6 +47,7 @@ def test_job_succeeds_with_model_tokens_and_result_file(client: OpenAI) -> None:
     assert job.hyperparameters.batch_size == 1
     assert job.method
     assert job.method.supervised
+    assert job.method.supervised.hyperparameters
     assert job.method.supervised.hyperparameters.learning_rate_multiplier == 1.8
     assert job.error is None
     assert job.estimated_finish is None
