@@ -2,8 +2,6 @@
 its encodings step bakes every encoding the service uses and works offline, and its command and
 health check, run as written (on a free port), serve and pass with JSON-only logs."""
 
-import fnmatch
-import json
 import os
 import re
 import shutil
@@ -18,19 +16,12 @@ import pytest
 import yaml
 
 from devtools.redis_server import free_port
-from tests.conftest import ADMIN_KEY, ROOT, SHARED_DATA
 from tests.factories import wait_until
+from tests.support.dockerfile import exec_form, ignored, instructions
+from tests.support.env import ADMIN_KEY, ROOT, SHARED_DATA
 
 OFFLINE = {"HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9",
            "NO_PROXY": ""}  # any download would fail
-
-
-def instructions() -> list[tuple[str, str]]:
-    """(INSTRUCTION, arguments) of the Dockerfile, continuation lines joined."""
-    text = re.sub(r"\\\n\s*", " ", (ROOT / "Dockerfile").read_text())
-    lines = [line.strip() for line in text.splitlines()]
-    return [(line.split(None, 1)[0].upper(), line.split(None, 1)[1]) for line in lines
-            if line and not line.startswith("#")]
 
 
 def final_stage() -> list[tuple[str, str]]:
@@ -45,28 +36,6 @@ def env_of(steps: list[tuple[str, str]]) -> dict[str, str]:
         if name == "ENV":
             found.update(dict(pair.split("=", 1) for pair in args.split()))
     return found
-
-
-def exec_form(args: str) -> list[str]:
-    """The JSON array of a CMD or HEALTHCHECK ... CMD."""
-    return list(json.loads(args[args.index("["):]))
-
-
-def ignored(path: str) -> bool:
-    """As docker reads .dockerignore: a path is left out if it or a folder above it matches."""
-    patterns = [line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()
-                if line.strip() and not line.startswith("#")]
-    parts = path.split("/")
-    above = ["/".join(parts[:end]) for end in range(1, len(parts) + 1)]
-    for pattern in patterns:
-        if pattern.startswith("**/"):  # at any depth
-            tails = ["/".join(p.split("/")[start:]) for p in above
-                     for start in range(len(p.split("/")))]
-            if any(fnmatch.fnmatch(tail, pattern[3:]) for tail in tails):
-                return True
-        elif any(fnmatch.fnmatch(p, pattern) for p in above):
-            return True
-    return False
 
 
 def test_what_the_image_copies_exists_and_secrets_stay_out():
@@ -133,7 +102,8 @@ def test_the_health_check_passes_against_the_command(image_command):
     port, log = image_command
     healthcheck = dict(final_stage())["HEALTHCHECK"]
     probe = exec_form(healthcheck)
-    assert probe[0] == "python" and "/healthz" in probe[-1]
+    assert probe[0] == "python"
+    assert "/healthz" in probe[-1]
     probe[-1] = probe[-1].replace("127.0.0.1:8000", f"127.0.0.1:{port}")
     wait_until(lambda: subprocess.run([sys.executable, *probe[1:]], capture_output=True,
                                       check=False).returncode == 0, timeout=60, every=0.2)
@@ -163,8 +133,10 @@ def test_variables_compose_passes_empty_are_unset(monkeypatch, tmp_path):
         monkeypatch.setenv(name, "")  # as `${NAME:-}` in docker-compose.yml passes them
     monkeypatch.chdir(tmp_path)  # no .env
     settings = Settings(admin_key=ADMIN_KEY)
-    assert settings.openai_base_url is None and settings.openai_org_id is None
-    assert settings.openai_api_key is None and settings.openai_webhook_secret is None
+    assert settings.openai_base_url is None
+    assert settings.openai_org_id is None
+    assert settings.openai_api_key is None
+    assert settings.openai_webhook_secret is None
     assert settings.metrics_token is None
 
 
@@ -174,11 +146,14 @@ def test_the_images_install_step_resolves_from_the_lock(tmp_path):
         pytest.skip("uv is not on PATH")
     step = next(args for name, args in instructions() if name == "RUN" and "uv sync" in args)
     command = step.split()
-    assert command[:2] == ["uv", "sync"] and "--frozen" in command and "--no-dev" in command
+    assert command[:2] == ["uv", "sync"]
+    assert "--frozen" in command
+    assert "--no-dev" in command
     env = {**os.environ, "UV_PROJECT_ENVIRONMENT": str(tmp_path / "venv"), "UV_OFFLINE": "1"}
     run = subprocess.run([uv, *command[1:], "--dry-run"], cwd=ROOT, env=env, capture_output=True,
                          text=True, timeout=120, check=False)
     assert run.returncode == 0, run.stderr
     planned = run.stdout + run.stderr
-    assert " + opentelemetry-sdk==" in planned and " + tiktoken==" in planned
+    assert " + opentelemetry-sdk==" in planned
+    assert " + tiktoken==" in planned
     assert " + pytest==" not in planned

@@ -10,7 +10,7 @@ from prometheus_client import REGISTRY
 import service.api.app  # noqa: F401
 from service import metrics
 from service.operations import CLUSTER
-from tests.conftest import ROOT
+from tests.support.env import ROOT
 
 SERIES = {"counter": ("_total",), "histogram": ("_bucket", "_count", "_sum"), "gauge": ("",)}
 

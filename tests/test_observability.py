@@ -19,9 +19,9 @@ import orjson
 import pytest
 
 from devtools.redis_server import free_port
-from tests.conftest import ADMIN_KEY, EMULATOR_KEY, ROOT
 from tests.datagen import reflections_csv
 from tests.factories import wait_until
+from tests.support.env import ADMIN_KEY, EMULATOR_KEY, ROOT
 
 CONVERT = {"name": "reflections-chat", "system": "Rate the reflection.",
            "user": "Question: {Question}\nReflection: {Answers}", "assistant": "{Final}",
@@ -166,6 +166,7 @@ def assert_one_trace(api_lines: list[dict[str, Any]], worker_lines: list[dict[st
     trace_id = request[0]["context"]["trace_id"]
     task = [s for s in spans(worker_lines, "task launch_job")
             if s["context"]["trace_id"] == trace_id]
-    assert len(task) == 1 and task[0]["kind"] == "SpanKind.CONSUMER"
+    assert len(task) == 1
+    assert task[0]["kind"] == "SpanKind.CONSUMER"
     create = spans(worker_lines, "openai fine_tuning.jobs.create")
     assert [s["parent_id"] for s in create] == [task[0]["context"]["span_id"]]

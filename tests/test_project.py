@@ -7,7 +7,7 @@ import sys
 import yaml
 
 from devtools.openapi import render
-from tests.conftest import ROOT
+from tests.support.env import ROOT
 
 
 def test_committed_openapi_is_what_the_app_serves(client):
@@ -32,7 +32,8 @@ def test_compose_runs_what_make_run_runs():
     run = (ROOT / "devtools" / "run.py").read_text()
     serve = (ROOT / "service" / "api" / "serve.py").read_text()
     assert services["api"]["command"][0] == "ftm-api"  # the installed script: service.api.serve
-    assert '"service.api.app:create_app"' in run and '"--factory"' in run
+    assert '"service.api.app:create_app"' in run
+    assert '"--factory"' in run
     assert '"service.api.app:create_app", factory=True' in serve
     assert services["api"]["ports"] == ["8000:8000"]
     assert services["worker"]["command"][0] == "ftm-worker"  # worker.__main__, as make run's
@@ -46,4 +47,5 @@ def test_compose_runs_what_make_run_runs():
     for name in ("redis", "api", "worker"):
         assert "healthcheck" in services[name]
     dockerfile = (ROOT / "Dockerfile").read_text()
-    assert "USER ftm" in dockerfile and "uv sync --frozen" in dockerfile
+    assert "USER ftm" in dockerfile
+    assert "uv sync --frozen" in dockerfile

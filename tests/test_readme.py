@@ -10,111 +10,21 @@ Ctrl-C must stop every process the stack started.
 import os
 import re
 import shutil
-import signal
 import subprocess
-import sys
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-import psutil
 import pytest
 
-from devtools.redis_server import free_port
-from tests.conftest import ROOT
 from tests.datagen import reflections_csv
+from tests.support.stack import BLOCK, PRELUDE, README, README_URL, make_run, port_of
 
-README = ROOT / "README.md"
-BLOCK = re.compile(r"^```bash\n(.*?)^```$", re.MULTILINE | re.DOTALL)
-README_URL = "http://127.0.0.1:8000"
-# Each curl fails on an HTTP error status, unless it prints the status itself (-w).
-PRELUDE = """set -euo pipefail
-curl() {
-  case " $* " in
-    *" -w "*) command curl "$@" ;;
-    *) command curl --fail-with-body --show-error "$@" ;;
-  esac
-}
-"""
 NAMES = ("DS_CSV", "DS_CHAT", "DS_TRAIN", "DS_VAL", "DS_TEST", "JOB", "EVAL", "MODEL", "PIPE",
          "PROJECT", "F_CSV", "F_CHAT", "F_TRAIN", "F_JOB", "F_MODEL")
 
 pytestmark = pytest.mark.skipif(not all(shutil.which(tool) for tool in ("bash", "curl", "jq")),
                                 reason="the README's examples need bash, curl and jq")
-
-
-@dataclass
-class Stack:
-    process: subprocess.Popen[str]
-    data_dir: Path
-    lines: list[str] = field(default_factory=list)
-
-    def line(self, prefix: str) -> str | None:
-        return next((line.removeprefix(prefix) for line in list(self.lines)
-                     if line.startswith(prefix)), None)
-
-    def descendants(self) -> set[psutil.Process]:
-        try:
-            return set(psutil.Process(self.process.pid).children(recursive=True))
-        except psutil.NoSuchProcess:
-            return set()
-
-
-@contextmanager
-def make_run(work: Path, command: tuple[str, ...] = (sys.executable, "-m", "devtools.run"),
-             cwd: Path = ROOT, env: dict[str, str] | None = None, start_timeout: float = 180,
-             stopped: tuple[int, ...] = (0,)) -> Iterator[Stack]:
-    """devtools.run on free ports with its own Redis and data dir; stopped with Ctrl-C after.
-    `command` may be another way in (`make run`), which exits with one of `stopped`."""
-    env = {**(os.environ if env is None else env), "FTM_HOST": "127.0.0.1",
-           "FTM_PORT": str(free_port()), "FTM_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",
-           "FTM_DATA_DIR": str(work / "data"), "FTM_EMULATOR_SPEED": "50",
-           "PYTHONUNBUFFERED": "1"}
-    for name in [n for n in env if n.startswith(("OPENAI_", "FTM_SYNC_"))] + ["FTM_ADMIN_KEY"]:
-        env.pop(name, None)
-    # A session of its own, as a terminal's foreground job: Ctrl-C is SIGINT to its group.
-    process = subprocess.Popen(list(command), cwd=cwd, env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    stack = Stack(process, work / "data")
-    threading.Thread(target=read_lines, args=(process, stack.lines), daemon=True).start()
-    seen: set[psutil.Process] = set()
-    try:
-        deadline = time.monotonic() + start_timeout
-        while stack.line("API key: ") is None:
-            assert process.poll() is None, "devtools.run exited:\n" + "".join(stack.lines)
-            assert time.monotonic() < deadline, "no API key line:\n" + "".join(stack.lines)
-            time.sleep(0.2)
-        seen |= stack.descendants()
-        yield stack
-        seen |= stack.descendants()
-        os.killpg(process.pid, signal.SIGINT)
-        assert process.wait(60) in stopped, "".join(stack.lines[-30:])
-        left = [p for p in seen if is_alive(p)]
-        assert not left, f"still running after Ctrl-C: {[p.cmdline() for p in left]}"
-    finally:
-        seen |= stack.descendants()
-        if process.poll() is None:
-            process.kill()
-            process.wait(10)
-        for leftover in seen:
-            if is_alive(leftover):
-                leftover.kill()
-
-
-def read_lines(process: subprocess.Popen[str], lines: list[str]) -> None:
-    assert process.stdout is not None
-    lines.extend(process.stdout)  # drained as it comes, so the stack never blocks on its pipe
-
-
-def is_alive(process: psutil.Process) -> bool:
-    try:
-        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
 
 
 def readme_script(api_url: str) -> str:
@@ -128,7 +38,8 @@ def test_readme_examples_run_against_make_run(tmp_path: Path) -> None:
     csv = reflections_csv(tmp_path / "reflections.csv")  # what the README's ```sh line writes
     with make_run(tmp_path) as stack:
         base, key = f"http://127.0.0.1:{port_of(stack)}", stack.line("API key: ")
-        assert key and key.strip() == (stack.data_dir / ".default_key").read_text().strip()
+        assert key
+        assert key.strip() == (stack.data_dir / ".default_key").read_text().strip()
         emulator = stack.line("no OPENAI_API_KEY: using the built-in OpenAI emulator at ")
         assert emulator is not None
         env = {**os.environ, "EMU": emulator.strip().removesuffix("/v1")}
@@ -145,19 +56,14 @@ def test_readme_examples_run_against_make_run(tmp_path: Path) -> None:
         check_admin_and_emulator(base, env["EMU"], state, run.stdout)
 
 
-def port_of(stack: Stack) -> str:
-    api = stack.line("API: ")
-    assert api is not None
-    return api.strip().removesuffix("/v1").rsplit(":", 1)[1]
-
-
 def check_walkthrough(base: str, key: str, state: dict[str, str], empty_rows: list[int],
                       output: str, work: Path) -> None:
     api = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=30)
     csv = api.get(f"/v1/datasets/{state['DS_CSV']}").json()
     assert (csv["status"], csv["rows"], csv["format"]) == ("ready", 200, "csv")
     chat = api.get(f"/v1/datasets/{state['DS_CHAT']}").json()
-    assert chat["status"] == "ready" and chat["parent_id"] == csv["id"]
+    assert chat["status"] == "ready"
+    assert chat["parent_id"] == csv["id"]
     assert [s["row"] for s in chat["conversion"]["skipped"]] == empty_rows
     parts = [api.get(f"/v1/datasets/{state[name]}").json()
              for name in ("DS_TRAIN", "DS_VAL", "DS_TEST")]
@@ -168,7 +74,8 @@ def check_walkthrough(base: str, key: str, state: dict[str, str], empty_rows: li
             if "pipeline_id" not in j["metadata"] and j["id"] != state["F_JOB"]]
     assert [j["id"] for j in jobs] == [state["JOB"]], "dry run and retry create no other job"
     job = jobs[0]
-    assert job["status"] == "succeeded" and job["fine_tuned_model"] == state["MODEL"]
+    assert job["status"] == "succeeded"
+    assert job["fine_tuned_model"] == state["MODEL"]
     assert re.search(r"^idempotent-replayed: true", output, re.IGNORECASE | re.MULTILINE)
     assert re.search(r'^event: end\ndata: \{"status": ?"succeeded"\}$', output, re.MULTILINE)
     assert (work / "loss.csv").read_text().startswith(
@@ -190,10 +97,12 @@ def check_ftm_walkthrough(base: str, key: str, state: dict[str, str], empty_rows
                           output: str) -> None:
     api = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=30)
     chat = api.get(f"/v1/datasets/{state['F_CHAT']}").json()
-    assert chat["parent_id"] == state["F_CSV"] and chat["status"] == "ready"
+    assert chat["parent_id"] == state["F_CSV"]
+    assert chat["status"] == "ready"
     assert [s["row"] for s in chat["conversion"]["skipped"]] == empty_rows
     job = api.get(f"/v1/jobs/{state['F_JOB']}").json()
-    assert job["status"] == "succeeded" and job["training_dataset"] == state["F_TRAIN"]
+    assert job["status"] == "succeeded"
+    assert job["training_dataset"] == state["F_TRAIN"]
     assert job["fine_tuned_model"] == state["F_MODEL"]
     assert api.get(f"/v1/models/{state['F_MODEL']}").json()["status"] == "deleted"
     evaluations = [e for e in api.get("/v1/evaluations").json()["data"]
@@ -212,7 +121,8 @@ def check_pipeline(api: httpx.Client, state: dict[str, str]) -> None:
     assert all(step["status"] == "succeeded" for step in steps.values())
     job = api.get(f"/v1/jobs/{steps['job']['resource_id']}").json()
     evaluation = api.get(f"/v1/evaluations/{steps['evaluate']['resource_id']}").json()
-    assert job["status"] == "succeeded" and job["metadata"]["pipeline_id"] == pipeline["id"]
+    assert job["status"] == "succeeded"
+    assert job["metadata"]["pipeline_id"] == pipeline["id"]
     assert evaluation["comparison"]["best_model"] == job["fine_tuned_model"]
 
 
@@ -221,5 +131,6 @@ def check_admin_and_emulator(base: str, emulator: str, state: dict[str, str],
     assert re.search(r"^401$", output, re.MULTILINE), "a revoked key is refused"
     assert state["PROJECT"].startswith("proj_")
     faults = httpx.get(f"{emulator}/__emulator/faults").json()
-    assert faults["rate_limit_fraction"] == 0 and faults["fail_next"]["count"] == 0
+    assert faults["rate_limit_fraction"] == 0
+    assert faults["fail_next"]["count"] == 0
     assert httpx.get(f"{base}/healthz").json() == {"status": "ok"}

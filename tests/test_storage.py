@@ -3,32 +3,16 @@
 import hashlib
 import random
 import uuid
-from collections.abc import Iterator
 
 import boto3
 import pytest
 
-from devtools.redis_server import free_port
 from service.storage import build_storage
-from tests.conftest import make_settings
 from tests.factories import chat_lines, ready_dataset, upload
+from tests.support.api import problem
+from tests.support.env import AWS_ENV, make_settings
 
 NAME = "datasets/ds_contract"
-# Fixed credentials for moto; pointing the config files nowhere keeps a developer's own out.
-AWS_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-           "AWS_DEFAULT_REGION": "us-east-1", "AWS_CONFIG_FILE": "/nonexistent",
-           "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent"}
-
-
-@pytest.fixture(scope="session")
-def s3_endpoint() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
 
 
 @pytest.fixture
@@ -130,13 +114,15 @@ class TestDatasetsOnS3:
     def test_upload_validate_download_delete(self, client, ctx, auth, settings, s3_settings):
         content = chat_lines(40).encode()
         dataset = ready_dataset(client, ctx, auth, content, name="on-s3")
-        assert dataset["status"] == "ready" and dataset["rows"] == 40
+        assert dataset["status"] == "ready"
+        assert dataset["rows"] == 40
         assert dataset["sha256"] == hashlib.sha256(content).hexdigest()
         assert bucket_keys(s3_settings) == [f"{settings.s3_prefix}datasets/{dataset['id']}"]
         assert not (settings.data_dir / "files").exists()
 
         download = client.get(f"/v1/datasets/{dataset['id']}/content", headers=auth)
-        assert download.status_code == 200 and download.content == content
+        assert download.status_code == 200
+        assert download.content == content
         rows = client.get(f"/v1/datasets/{dataset['id']}/rows?offset=38", headers=auth).json()
         assert [r["row"] for r in rows["data"]] == [39, 40]
         report = client.get(f"/v1/datasets/{dataset['id']}/report", headers=auth).json()
@@ -144,7 +130,8 @@ class TestDatasetsOnS3:
         assert client.get("/readyz").json()["checks"]["storage"] is True
 
         deleted = client.delete(f"/v1/datasets/{dataset['id']}", headers=auth)
-        assert deleted.status_code == 200 and deleted.json()["deleted"] is True
+        assert deleted.status_code == 200
+        assert deleted.json()["deleted"] is True
         assert bucket_keys(s3_settings) == []
         gone = client.get(f"/v1/datasets/{dataset['id']}/content", headers=auth)
         assert gone.status_code == 404
@@ -152,5 +139,5 @@ class TestDatasetsOnS3:
     def test_refused_upload_leaves_no_object(self, client, auth, s3_settings):
         content = "q,a\ncaf\xe9,1\n".encode("latin-1")
         response = upload(client, auth, content, filename="x.csv")
-        assert response.status_code == 422 and response.json()["code"] == "unsupported_encoding"
+        problem(response, 422, "unsupported_encoding")
         assert bucket_keys(s3_settings) == []

@@ -7,7 +7,8 @@ import signal
 import httpx
 
 from tests.factories import chat_lines, wait_until
-from tests.test_readme import make_run, port_of
+from tests.support.env import TERMINAL
+from tests.support.stack import make_run, port_of
 
 
 def worker_pids(lines: list[str]) -> list[int]:
@@ -33,6 +34,6 @@ def test_a_worker_killed_under_make_run_comes_back_and_jobs_still_finish(tmp_pat
                                              "training_dataset": dataset.json()["id"]})
             assert job.status_code == 202, job.text
             final = wait_until(lambda: (j := api.get(f"/v1/jobs/{job.json()['id']}").json())
-                               ["status"] in ("succeeded", "failed", "cancelled") and j,
+                               ["status"] in TERMINAL and j,
                                timeout=120, every=0.5)
         assert final["status"] == "succeeded"

@@ -19,12 +19,12 @@ import redis
 
 from devtools.redis_server import free_port
 from service.store import keys
-from tests.cli.test_cli_walkthrough import CONVERT
-from tests.conftest import ADMIN_KEY, EMULATOR_KEY
 from tests.datagen import reflections_csv
 from tests.factories import wait_until
-from tests.test_storage import AWS_ENV, s3_endpoint  # noqa: F401 - moto's server, a fixture
-from tests.worker.processes import stop_worker
+from tests.support.emulator import read, stats
+from tests.support.env import ADMIN_KEY, AWS_ENV, EMULATOR_KEY
+from tests.support.stack import CONVERT
+from tests.support.workers import stop_worker
 
 BIN = Path(sys.executable).parent
 LEADER_KEY = keys.lock("sweeps", "leader")
@@ -74,7 +74,7 @@ class Host:
 
 
 @pytest.fixture
-def bucket(s3_endpoint: str) -> str:  # noqa: F811 - the fixture imported above
+def bucket(s3_endpoint: str) -> str:
     name = f"ftm-hosts-{os.getpid()}"
     client = boto3.client("s3", endpoint_url=s3_endpoint, **aws_credentials())
     client.create_bucket(Bucket=name)
@@ -87,7 +87,7 @@ def aws_credentials() -> dict[str, str]:
 
 
 @pytest.fixture
-def hosts(redis_client: redis.Redis, redis_url: str, emulator: str, s3_endpoint: str,  # noqa: F811
+def hosts(redis_client: redis.Redis, redis_url: str, emulator: str, s3_endpoint: str,
           bucket: str, tmp_path: Path) -> Iterator[list[Host]]:
     shared = {"PATH": f"{BIN}:/usr/bin:/bin", **AWS_ENV, "FTM_REDIS_URL": redis_url,
               "FTM_ADMIN_KEY": ADMIN_KEY, "FTM_STORAGE": "s3", "FTM_S3_BUCKET": bucket,
@@ -152,7 +152,7 @@ class Alternating:
 
 
 def test_two_hosts_run_the_walkthrough(hosts: list[Host], redis_client: redis.Redis,
-                                       emulator: str, s3_endpoint: str, bucket: str,  # noqa: F811
+                                       emulator: str, s3_endpoint: str, bucket: str,
                                        tmp_path: Path):
     api = Alternating(hosts, redis_client)
     project = api.json("POST", "/v1/admin/projects", 201, json={"name": "two-hosts"})
@@ -186,7 +186,8 @@ def prepare_datasets(api: Alternating, content: bytes) -> dict[str, str]:
     split = api.json("POST", f"/v1/datasets/{ids['chat']}/split", 201, json=SPLIT)
     ids.update({name: ready(api, part["id"]) for name, part in split["splits"].items()})
     report = api.json("GET", f"/v1/datasets/{ids['chat']}/report", 200)
-    assert report["examples"] == chat["rows"] and report["estimate"]["cost_usd"] > 0
+    assert report["examples"] == chat["rows"]
+    assert report["estimate"]["cost_usd"] > 0
     return ids
 
 
@@ -202,10 +203,12 @@ def run_job(api: Alternating, datasets: dict[str, str]) -> Any:
     once = {"Idempotency-Key": f"two-hosts-{datasets['train']}"}
     job = api.json("POST", "/v1/jobs", 202, json=body, headers=once)
     again = api.request("POST", "/v1/jobs", json=body, headers=once)  # on the other host
-    assert again.json()["id"] == job["id"] and again.headers["Idempotent-Replayed"] == "true"
+    assert again.json()["id"] == job["id"]
+    assert again.headers["Idempotent-Replayed"] == "true"
     active = {"pending", "preparing", "validating_files", "queued", "running"}
     job = api.settled(f"/v1/jobs/{job['id']}", "status", active)
-    assert job["status"] == "succeeded" and job["fine_tuned_model"], job
+    assert job["status"] == "succeeded", job
+    assert job["fine_tuned_model"], job
     reached = [e["data"]["to"] for e in all_events(api, job["id"]) if e["type"] == "status"]
     assert reached.count("succeeded") == 1, reached
     return job
@@ -222,13 +225,14 @@ def all_events(api: Alternating, job_id: str) -> list[dict[str, Any]]:
 
 
 def check_content_is_shared(hosts: list[Host], headers: dict[str, str],
-                            datasets: dict[str, str], uploaded: bytes, s3_endpoint: str,  # noqa: F811
+                            datasets: dict[str, str], uploaded: bytes, s3_endpoint: str,
                             bucket: str) -> None:
     for role, dataset_id in datasets.items():
         contents = [httpx.get(f"{host.url}/v1/datasets/{dataset_id}/content", headers=headers,
                               timeout=60) for host in hosts]
         assert [r.status_code for r in contents] == [200, 200], role
-        assert contents[0].content == contents[1].content and contents[0].content, role
+        assert contents[0].content == contents[1].content, role
+        assert contents[0].content, role
     first = httpx.get(f"{hosts[1].url}/v1/datasets/{datasets['csv']}/content", headers=headers)
     assert first.content == uploaded
     client = boto3.client("s3", endpoint_url=s3_endpoint, **aws_credentials())
@@ -241,24 +245,26 @@ def check_content_is_shared(hosts: list[Host], headers: dict[str, str],
 
 
 def check_one_provider_job(emulator: str, job: dict[str, Any]) -> None:
-    provider = httpx.get(emulator.removesuffix("/v1") + "/__emulator/jobs").json()["data"]
+    provider = read(emulator, "jobs")["data"]
     assert [p["id"] for p in provider] == [job["provider"]["job_id"]]
     assert provider[0]["metadata"]["ftm_job_id"] == job["id"]
     assert provider[0]["status"] == "succeeded"
-    stats = httpx.get(emulator.removesuffix("/v1") + "/__emulator/stats").json()
-    assert stats["files"]["by_purpose"].get("fine-tune") == 2, "each dataset uploaded once"
+    counts = stats(emulator)
+    assert counts["files"]["by_purpose"].get("fine-tune") == 2, "each dataset uploaded once"
 
 
 def check_one_leader(api: Alternating, hosts: list[Host]) -> None:
     """One sweep loop held the leader lock all along; the other kept beating as standby."""
     assert len(api.samples) > 20
     holders = {holder for holder, _ in api.samples}
-    assert len(holders) == 1 and None not in holders, holders
+    assert len(holders) == 1, holders
+    assert None not in holders, holders
     roles = {tuple(beat.get("role") for beat in beats) for _, beats in api.samples}
     assert roles in ({("leader", "standby")}, {("standby", "leader")}), roles
     leads = [beat.get("role") for beat in api.samples[0][1]].index("leader")
     first, last = api.samples[0][1][1 - leads], api.samples[-1][1][1 - leads]
-    assert last["at"] > first["at"] and last["pid"] == first["pid"], "the standby kept beating"
+    assert last["at"] > first["at"], "the standby kept beating"
+    assert last["pid"] == first["pid"], "the standby kept beating"
     assert f":{api.samples[-1][1][leads]['pid']}:" in holders.pop().decode()  # type: ignore[union-attr]
 
 

@@ -2,7 +2,8 @@ import hashlib
 
 import pytest
 
-from tests.conftest import new_project_key
+from tests.factories import chat_lines, upload
+from tests.support.api import new_project_key, problem
 
 
 @pytest.mark.smoke
@@ -11,14 +12,15 @@ def test_v1_route_without_key_is_401_problem(client):
     assert response.status_code == 401
     assert response.headers["content-type"] == "application/problem+json"
     body = response.json()
-    assert body["code"] == "unauthorized" and body["status"] == 401 and body["detail"]
+    assert body["code"] == "unauthorized"
+    assert body["status"] == 401
+    assert body["detail"]
     assert response.headers["www-authenticate"] == "Bearer"
 
 
 def test_unknown_key_is_401(client):
     response = client.get("/v1/datasets", headers={"Authorization": "Bearer ftm_nope"})
-    assert response.status_code == 401
-    assert response.json()["code"] == "unauthorized"
+    problem(response, 401, "unauthorized")
 
 
 def test_key_lists_an_empty_project(client, auth):
@@ -30,7 +32,8 @@ def test_key_lists_an_empty_project(client, auth):
 
 def test_admin_routes_refuse_a_project_key(client, auth):
     response = client.post("/v1/admin/projects", json={"name": "x"}, headers=auth)
-    assert response.status_code == 401
+    body = problem(response, 401, "unauthorized")
+    assert "admin key" in body["detail"]
 
 
 def test_keys_are_stored_only_as_sha256(client, admin_headers, redis_client):
@@ -40,7 +43,8 @@ def test_keys_are_stored_only_as_sha256(client, admin_headers, redis_client):
     created = client.post(f"/v1/admin/projects/{project.json()['id']}/keys",
                           json={"name": "ci"}, headers=admin_headers).json()
     secret = created["key"]
-    assert secret.startswith("ftm_") and created["redacted"] != secret
+    assert secret.startswith("ftm_")
+    assert created["redacted"] != secret
     dump = b"".join(k + (redis_client.dump(k) or b"") for k in redis_client.keys("*"))
     assert secret.encode() not in dump
     assert hashlib.sha256(secret.encode()).hexdigest().encode() in dump
@@ -60,16 +64,21 @@ def test_revoked_key_stops_working_and_revoking_again_is_harmless(client, admin_
 
 def test_unknown_project_and_key_are_404(client, admin_headers):
     response = client.post("/v1/admin/projects/proj_nope/keys", headers=admin_headers)
-    assert response.status_code == 404 and response.json()["code"] == "project_not_found"
+    problem(response, 404, "project_not_found")
     response = client.delete("/v1/admin/keys/key_nope", headers=admin_headers)
-    assert response.status_code == 404 and response.json()["code"] == "key_not_found"
+    problem(response, 404, "key_not_found")
 
 
 def test_another_projects_key_does_not_see_its_lists(client):
     _, first = new_project_key(client, "first")
     _, second = new_project_key(client, "second")
     assert first != second
-    assert client.get("/v1/datasets/ds_missing", headers=second).status_code == 404
+    created = upload(client, first, chat_lines(3))
+    assert created.status_code == 201, created.text
+    assert client.get("/v1/datasets", headers=second).json()["data"] == []
+    problem(client.get(f"/v1/datasets/{created.json()['id']}", headers=second), 404,
+            "dataset_not_found")
+    problem(client.get("/v1/datasets/ds_missing", headers=second), 404, "dataset_not_found")
 
 
 @pytest.mark.smoke

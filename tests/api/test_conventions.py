@@ -1,11 +1,14 @@
 import pytest
 
+from tests.support.api import problem
+
 
 def test_request_id_is_echoed_or_made(client):
     response = client.get("/healthz", headers={"X-Request-ID": "abc-123"})
     assert response.headers["x-request-id"] == "abc-123"
     made = client.get("/healthz").headers["x-request-id"]
-    assert made.startswith("req_") and len(made) > 10
+    assert made.startswith("req_")
+    assert len(made) > 10
 
 
 def test_unknown_route_is_404_problem(client, auth):
@@ -17,8 +20,7 @@ def test_unknown_route_is_404_problem(client, auth):
 
 def test_wrong_method_is_405_problem(client, auth):
     response = client.put("/v1/datasets", headers=auth)
-    assert response.status_code == 405
-    assert response.json()["code"] == "method_not_allowed"
+    problem(response, 405, "method_not_allowed")
 
 
 def test_malformed_json_is_400_problem(client, admin_headers):
@@ -26,7 +28,8 @@ def test_malformed_json_is_400_problem(client, admin_headers):
                            headers={**admin_headers, "Content-Type": "application/json"})
     assert response.status_code == 400
     body = response.json()
-    assert body["code"] == "malformed_json" and "not valid JSON" in body["detail"]
+    assert body["code"] == "malformed_json"
+    assert "not valid JSON" in body["detail"]
 
 
 def test_wrong_type_is_422_with_field(client, admin_headers):
@@ -44,8 +47,7 @@ def test_oversize_body_is_413_before_reading(client, admin_headers, settings_ove
     big = b'{"name": "' + b"x" * 5000 + b'"}'
     response = client.post("/v1/admin/projects", content=big,
                            headers={**admin_headers, "Content-Type": "application/json"})
-    assert response.status_code == 413
-    assert response.json()["code"] == "payload_too_large"
+    problem(response, 413, "payload_too_large")
     assert "1000" in response.json()["detail"]
 
 
@@ -59,7 +61,8 @@ def test_oversize_chunked_body_is_413(client, admin_headers, settings_overrides)
 
     response = client.post("/v1/admin/projects", content=chunks(),
                            headers={**admin_headers, "Content-Type": "application/json"})
-    assert response.status_code == 413
+    body = problem(response, 413, "payload_too_large")
+    assert "1000" in body["detail"]
 
 
 @pytest.mark.smoke
@@ -81,23 +84,27 @@ def test_idempotency_key_with_another_body_is_409(client, admin_headers):
     headers = {**admin_headers, "Idempotency-Key": "create-b"}
     assert client.post("/v1/admin/projects", json={"name": "a"}, headers=headers).status_code == 201
     response = client.post("/v1/admin/projects", json={"name": "b"}, headers=headers)
-    assert response.status_code == 409
-    assert response.json()["code"] == "idempotency_key_reused"
+    problem(response, 409, "idempotency_key_reused")
 
 
 def test_failed_request_does_not_burn_the_idempotency_key(client, admin_headers):
     headers = {**admin_headers, "Idempotency-Key": "create-c"}
     bad = client.post("/v1/admin/projects", json={"name": ""}, headers=headers)
-    assert bad.status_code == 422
-    good = client.post("/v1/admin/projects", json={"name": ""}, headers=headers)
-    assert good.status_code == 422 and "idempotent-replayed" not in good.headers
+    assert problem(bad, 422, "validation_error")["errors"][0]["field"] == "body.name"
+    again = client.post("/v1/admin/projects", json={"name": ""}, headers=headers)
+    problem(again, 422, "validation_error")
+    assert "idempotent-replayed" not in again.headers
+    good = client.post("/v1/admin/projects", json={"name": "c"}, headers=headers)
+    assert good.status_code == 201, good.text
+    assert good.json()["name"] == "c"
+    assert "idempotent-replayed" not in good.headers
 
 
 def test_health_ready_and_metrics(client, auth):
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz").json()
-    assert ready["status"] == "ready" and ready["checks"] == {"redis": True, "storage": True,
-                                                       "tokenizer": True}
+    assert ready["status"] == "ready"
+    assert ready["checks"] == {"redis": True, "storage": True, "tokenizer": True}
     client.get("/v1/datasets", headers=auth)
     metrics = client.get("/metrics").text
     assert 'ftm_http_requests_total{method="GET",route="/v1/datasets",status="200"}' in metrics
@@ -108,5 +115,5 @@ def test_health_ready_and_metrics(client, auth):
 @pytest.mark.parametrize("settings_overrides", [{"redis_url": "redis://127.0.0.1:1/0"}])
 def test_readyz_is_503_without_redis(client, settings_overrides):
     response = client.get("/readyz")
-    assert response.status_code == 503
-    assert response.json()["code"] == "not_ready" and "redis" in response.json()["detail"]
+    problem(response, 503, "not_ready")
+    assert "redis" in response.json()["detail"]

@@ -10,56 +10,8 @@ from prometheus_client import REGISTRY
 
 from tests.datagen import reflections_csv
 from tests.factories import chat_lines, ready_dataset, upload, wait_until
-
-BOUNDARY = "ftm-bad-input-boundary"
-MULTIPART = f"multipart/form-data; boundary={BOUNDARY}"
-
-
-def multipart(content: bytes, filename: str = "data.jsonl", **fields: str) -> bytes:
-    """A complete multipart/form-data body: the text fields, then the file part."""
-    head = "".join(f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
-                   f"{value}\r\n" for name, value in fields.items())
-    head += (f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; '
-             f'filename="{filename}"\r\nContent-Type: application/octet-stream\r\n\r\n')
-    return head.encode() + content + f"\r\n--{BOUNDARY}--\r\n".encode()
-
-
-def post_raw(client, headers, body: bytes):
-    return client.post("/v1/datasets", headers={**headers, "Content-Type": MULTIPART},
-                       content=body)
-
-
-def stored_files(settings):
-    return sorted(p for p in (settings.data_dir / "files").rglob("*") if p.is_file())
-
-
-def service_keys(redis_client) -> set[bytes]:
-    """Redis keys a request may leave; the rate limiter's buckets come and go on their own."""
-    return {key for key in redis_client.scan_iter("*") if not key.startswith(b"ftm:bucket:")}
-
-
-@pytest.fixture
-def untouched(client, auth, settings, redis_client):
-    """Call after a refused request: asserts nothing of it remains anywhere."""
-    client.get("/v1/datasets", headers=auth)  # the key's first request leaves what it leaves
-    before = service_keys(redis_client)
-
-    def check() -> None:
-        assert client.get("/v1/datasets", headers=auth).json()["data"] == []
-        assert stored_files(settings) == []
-        assert service_keys(redis_client) - before == set()
-        assert not any(b"ds_" in key or b"dataset" in key for key in service_keys(redis_client))
-
-    return check
-
-
-def problem(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body = response.json()
-    assert body["code"] == code and body["status"] == status
-    return body
-
+from tests.support.api import problem
+from tests.support.uploads import BOUNDARY, MULTIPART, multipart, post_raw, stored_files
 
 # --- cut-off and malformed multipart -----------------------------------------------------
 
@@ -83,7 +35,8 @@ def test_truncated_multipart_is_422_and_nothing_stored(client, auth, untouched, 
 def test_whole_raw_multipart_is_accepted(client, auth):
     response = post_raw(client, auth, WHOLE)
     assert response.status_code == 201, response.text
-    assert response.json()["bytes"] == len(CONTENT) and response.json()["name"] == "cut"
+    assert response.json()["bytes"] == len(CONTENT)
+    assert response.json()["name"] == "cut"
 
 
 def test_truncated_upload_does_not_burn_its_idempotency_key(client, auth, untouched):
@@ -161,7 +114,8 @@ def test_binary_file_is_422_unsupported_encoding(client, auth, untouched, fields
 
 def test_binary_file_declared_jsonl_is_invalid_naming_line_1(client, ctx, auth):
     dataset = ready_dataset(client, ctx, auth, PNG, filename="photo.jsonl", format="chat")
-    assert dataset["status"] == "invalid" and dataset["format"] == "chat"
+    assert dataset["status"] == "invalid"
+    assert dataset["format"] == "chat"
     assert "the first: line 1: Line is not valid UTF-8 (byte 1 of the line)" in dataset["error"]
 
 
@@ -172,7 +126,8 @@ def test_binary_file_declared_jsonl_is_invalid_naming_line_1(client, ctx, auth):
 def test_declared_format_is_kept_and_content_checked_against_it(client, ctx, auth, declared,
                                                                 content, first):
     dataset = ready_dataset(client, ctx, auth, content, format=declared)
-    assert dataset["status"] == "invalid" and dataset["format"] == declared
+    assert dataset["status"] == "invalid"
+    assert dataset["format"] == declared
     assert first in dataset["error"]
 
 
@@ -189,7 +144,8 @@ def test_line_over_the_limit_is_invalid_naming_it(client, ctx, auth, settings_ov
     else:
         content, line = "\n".join([*lines, long]), 5
     dataset = ready_dataset(client, ctx, auth, content)
-    assert dataset["status"] == "invalid" and dataset["rows"] == 5
+    assert dataset["status"] == "invalid"
+    assert dataset["rows"] == 5
     assert f"line {line}: Line is longer than 300 bytes" in dataset["error"]
     report = client.get(f"/v1/datasets/{dataset['id']}/report", headers=auth).json()
     assert report["errors"]["counts"]["line_too_long"] == 1
@@ -201,19 +157,22 @@ def test_invalid_utf8_in_jsonl_is_invalid_naming_the_line(client, ctx, auth):
     lines = chat_lines(5).encode().splitlines(keepends=True)
     lines[2] = lines[2].replace(b"Example", b"Ex\xffample")
     dataset = ready_dataset(client, ctx, auth, b"".join(lines))
-    assert dataset["status"] == "invalid" and dataset["format"] == "chat"
+    assert dataset["status"] == "invalid"
+    assert dataset["format"] == "chat"
     assert "line 3: Line is not valid UTF-8" in dataset["error"]
     report = client.get(f"/v1/datasets/{dataset['id']}/report", headers=auth).json()
     assert report["errors"]["counts"]["invalid_encoding"] == 1
     assert report["errors"]["samples"][0]["line"] == 3
     rows = client.get(f"/v1/datasets/{dataset['id']}/rows", headers=auth)
-    assert rows.status_code == 200 and len(rows.json()["data"]) == 5
+    assert rows.status_code == 200
+    assert len(rows.json()["data"]) == 5
 
 
 def test_csv_row_with_extra_fields_is_invalid_naming_row_and_line(client, ctx, auth):
     content = b'q,a\n"two\nlines",1\nx,2\ny,3,surplus\nz,4\n'
     dataset = ready_dataset(client, ctx, auth, content, filename="r.csv")
-    assert dataset["status"] == "invalid" and dataset["rows"] is None
+    assert dataset["status"] == "invalid"
+    assert dataset["rows"] is None
     assert "Row 3 (line 5) has 3 fields; the header has 2 columns" in dataset["error"]
 
 
@@ -225,7 +184,8 @@ def test_template_naming_a_missing_column_creates_nothing(client, ctx, auth, set
     body = {"target": "prompt_completion", "prompt": "{Question}", "completion": "{Grade}"}
     response = client.post(f"/v1/datasets/{parent['id']}/convert", headers=auth, json=body)
     problem_ = problem(response, 422, "unknown_column")
-    assert "'Grade'" in problem_["detail"] and "Question, Answers, Final" in problem_["detail"]
+    assert "'Grade'" in problem_["detail"]
+    assert "Question, Answers, Final" in problem_["detail"]
     assert problem_["errors"][0]["field"] == "body.completion"
     assert [d["id"] for d in client.get("/v1/datasets", headers=auth).json()["data"]] == [
         parent["id"]]
@@ -241,7 +201,8 @@ def test_blank_lines_in_jsonl_are_skipped_and_counted(client, ctx, auth):
     content = "\n" + "\n\n".join(lines[:6]) + "\n   \r\n" + "\r\n".join(lines[6:]) + "\n\n"
     dataset = ready_dataset(client, ctx, auth, content)
     assert dataset["status"] == "ready", dataset
-    assert dataset["rows"] == 12 and dataset["error"] is None
+    assert dataset["rows"] == 12
+    assert dataset["error"] is None
     report = client.get(f"/v1/datasets/{dataset['id']}/report", headers=auth).json()
     assert report["examples"] == report["valid_examples"] == 12
     assert report["blank_lines"] == 1 + 5 + 1 + 1
@@ -252,7 +213,8 @@ def test_blank_lines_in_jsonl_are_skipped_and_counted(client, ctx, auth):
 def test_error_after_blank_lines_names_the_physical_line(client, ctx, auth):
     content = "\n\n" + chat_lines(3) + "\n" + '{"messages": [{"role": "user"}]}\n\n'
     dataset = ready_dataset(client, ctx, auth, content)
-    assert dataset["status"] == "invalid" and "line 7" in dataset["error"]
+    assert dataset["status"] == "invalid"
+    assert "line 7" in dataset["error"]
 
 
 def test_blank_lines_in_csv_are_skipped(client, ctx, auth):
@@ -265,4 +227,5 @@ def test_blank_lines_in_csv_are_skipped(client, ctx, auth):
 
 def test_only_blank_lines_is_invalid_with_no_examples(client, ctx, auth):
     dataset = ready_dataset(client, ctx, auth, "\n\n  \n", format="chat")
-    assert dataset["status"] == "invalid" and dataset["error"] == "The file has no examples."
+    assert dataset["status"] == "invalid"
+    assert dataset["error"] == "The file has no examples."

@@ -5,27 +5,17 @@ import subprocess
 import sys
 from itertools import islice
 
-import httpx
 import pytest
 from prometheus_client import REGISTRY
 
 from service.errors import ProviderRejected, ProviderUnavailable, ServiceError
 from service.provider.openai import OpenAIProvider
-from tests.conftest import EMULATOR_KEY, ROOT, make_settings
-
-
-def faults(emulator: str, body: dict) -> None:
-    httpx.post(emulator.removesuffix("/v1") + "/__emulator/faults", json=body).raise_for_status()
+from tests.support.emulator import admin, requests_log
+from tests.support.env import EMULATOR_KEY, ROOT, make_settings
 
 
 def value(name: str, **labels: str) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
-
-
-def requests_to(emulator: str, path: str) -> list[dict]:
-    log = httpx.get(emulator.removesuffix("/v1") + "/__emulator/requests",
-                    params={"path": path}).json()
-    return log["data"]
 
 
 @pytest.fixture
@@ -38,26 +28,27 @@ def provider(emulator, redis_url, tmp_path, redis_client):
 
 @pytest.mark.parametrize("status", [429, 500, 503])
 def test_retries_transient_errors_then_succeeds(provider, emulator, status):
-    faults(emulator, {"fail_next": {"count": 2, "status": status, "path": "/v1/models"}})
+    admin(emulator, "faults", {"fail_next": {"count": 2, "status": status, "path": "/v1/models"}})
     models = provider.gateway.call(provider.client.models.list)
     assert len(models.data) > 0
-    statuses = [r["status"] for r in requests_to(emulator, "/v1/models")]
+    statuses = [r["status"] for r in requests_log(emulator, path="/v1/models")]
     assert statuses == [status, status, 200]
 
 
 def test_gives_up_after_its_budget_with_provider_unavailable(provider, emulator):
-    faults(emulator, {"fail_next": {"count": 10, "status": 500, "path": "/v1/models"}})
+    admin(emulator, "faults", {"fail_next": {"count": 10, "status": 500, "path": "/v1/models"}})
     with pytest.raises(ProviderUnavailable) as raised:
         provider.gateway.call(provider.client.models.list)
-    assert raised.value.status == 503 and raised.value.code == "provider_unavailable"
-    assert len(requests_to(emulator, "/v1/models")) == 4  # 1 + openai_max_retries
+    assert raised.value.status == 503
+    assert raised.value.code == "provider_unavailable"
+    assert len(requests_log(emulator, path="/v1/models")) == 4  # 1 + openai_max_retries
 
 
 def test_client_errors_are_not_retried(provider, emulator):
     with pytest.raises(ProviderRejected) as raised:
         provider.retrieve_file("file-missing")
     assert raised.value.provider_status == 404
-    assert len(requests_to(emulator, "/v1/files/file-missing")) == 1
+    assert len(requests_log(emulator, path="/v1/files/file-missing")) == 1
 
 
 def test_provider_key_never_in_the_error(emulator, redis_url, tmp_path, redis_client):
@@ -65,17 +56,18 @@ def test_provider_key_never_in_the_error(emulator, redis_url, tmp_path, redis_cl
     settings = make_settings(redis_url, tmp_path, openai_base_url=emulator, openai_api_key=key,
                              openai_max_retries=0)
     provider = OpenAIProvider(settings, redis_client)
-    faults(emulator, {"fail_next": {"count": 1, "status": 401, "path": "/v1/models"}})
+    admin(emulator, "faults", {"fail_next": {"count": 1, "status": 401, "path": "/v1/models"}})
     with pytest.raises(ServiceError) as raised:
         provider.gateway.call(provider.client.models.list)
     assert raised.value.code == "provider_auth_failed"
-    assert key not in raised.value.detail and key not in repr(raised.value.__dict__)
+    assert key not in raised.value.detail
+    assert key not in repr(raised.value.__dict__)
 
 
 BURST = """
 import sys, time
 from service.provider.openai import OpenAIProvider
-from tests.conftest import make_settings
+from tests.support.env import make_settings
 from pathlib import Path
 import redis
 settings = make_settings(sys.argv[1], Path("/tmp"), openai_base_url=sys.argv[2],
@@ -93,7 +85,7 @@ def test_rate_cap_holds_across_two_processes(emulator, redis_url, redis_client):
                               cwd=ROOT) for _ in range(2)]
     for proc in procs:
         assert proc.wait(60) == 0
-    times = sorted(r["timestamp"] for r in requests_to(emulator, "/v1/models"))
+    times = sorted(r["timestamp"] for r in requests_log(emulator, path="/v1/models"))
     assert len(times) == 2 * per_process
     # 600/min = 10/s with a bucket of 10: at most 10 + 10 × t requests in any window of t s.
     for i, start in enumerate(times):
@@ -115,7 +107,7 @@ def files_listed(emulator: str) -> int:
 
 
 def requests_to_by(emulator: str, path: str, method: str) -> list[dict]:
-    return [r for r in requests_to(emulator, path) if r["method"] == method]
+    return [r for r in requests_log(emulator, path=path) if r["method"] == method]
 
 
 def test_each_reads_every_page_in_order(provider, emulator):

@@ -7,7 +7,7 @@ from prometheus_client import REGISTRY
 
 from service.errors import ProviderRejected
 from service.provider.openai import OpenAIProvider
-from tests.conftest import EMULATOR_KEY, make_settings
+from tests.support.env import EMULATOR_KEY, make_settings
 
 
 def value(name: str, **labels: str) -> float:

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from devtools.stack import Stack, live_stack
-from tests.conftest import ROOT
 from tests.factories import chat_lines, wait_until
+from tests.support.env import ROOT, TERMINAL
 
 GENERATOR = Path(sys.executable).parent / "openapi-python-client"
 LABELS = ("Positive", "Negative", "Neutral")
@@ -73,7 +73,8 @@ def test_walkthrough_answers_typed_models(api, stack):
     assert wait_until(ready, timeout=60).status.value == "ready"
     report = typed(op("datasets", "get_dataset_report").sync(dataset.id, client=client),
                    "DatasetReport")
-    assert report.valid_examples == 60 and report.estimate.n_epochs >= 1
+    assert report.valid_examples == 60
+    assert report.estimate.n_epochs >= 1
     rows = typed(op("datasets", "list_dataset_rows").sync(dataset.id, client=client, limit=2),
                  "DatasetRows")
     assert [row.row for row in rows.data] == [1, 2]
@@ -90,7 +91,7 @@ def test_walkthrough_answers_typed_models(api, stack):
 
     def finished() -> Any:
         found = typed(op("jobs", "get_job").sync(job.id, client=client), "Job")
-        return found if found.status.value in ("succeeded", "failed", "cancelled") else None
+        return found if found.status.value in TERMINAL else None
 
     done = wait_until(finished, timeout=180, every=0.5)
     assert done.status.value == "succeeded", done
@@ -117,7 +118,8 @@ def test_walkthrough_answers_typed_models(api, stack):
 def test_errors_answer_typed_problems(api, stack):
     client = api.AuthenticatedClient(base_url=stack.base, token=stack.key, timeout=60)
     missing = typed(op("datasets", "get_dataset").sync("ds_missing", client=client), "Problem")
-    assert missing.status == 404 and missing.code == "dataset_not_found"
+    assert missing.status == 404
+    assert missing.code == "dataset_not_found"
 
     lines = chat_lines(20, LABELS).encode()
     upload = model("UploadDatasetBody")(file=importlib.import_module("ftm_client.types").File(
@@ -125,11 +127,13 @@ def test_errors_answer_typed_problems(api, stack):
     dataset = typed(op("datasets", "upload_dataset").sync(client=client, body=upload), "Dataset")
     cancelled = wait_until(lambda: job_cancelled(client, dataset.id), timeout=60)
     refused = typed(op("jobs", "pause_job").sync(cancelled.id, client=client), "Problem")
-    assert refused.status == 409 and refused.code == "invalid_job_state"
+    assert refused.status == 409
+    assert refused.code == "invalid_job_state"
 
     invalid = op("jobs", "create_job").sync(client=client, body=model("JobCreate")(
         model="gpt-4o-mini-2024-07-18", training_dataset=dataset.id, suffix="x" * 65))
-    assert typed(invalid, "Problem").status == 422 and invalid.code == "validation_error"
+    assert typed(invalid, "Problem").status == 422
+    assert invalid.code == "validation_error"
     assert [error.field for error in invalid.errors] == ["body.suffix"]
 
 

@@ -6,10 +6,10 @@ from urllib.parse import quote
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.api.test_dataset_bad_input import post_raw, problem, untouched  # noqa: F401
-from tests.api.test_upload_names import CSV, body, part
-from tests.conftest import ADMIN_KEY
 from tests.factories import ready_dataset, upload
+from tests.support.api import problem
+from tests.support.env import ADMIN_KEY
+from tests.support.uploads import CSV, body, part, post_raw
 
 WRONG = {"Authorization": "Bearer ftm_wrong_key_0123456789"}
 WRONG_ADMIN = {"Authorization": "Bearer not-the-admin-key-0123"}
@@ -66,7 +66,7 @@ def test_control_characters_are_refused_in_key_and_converted_names(client, ctx, 
     b'name="file"; filename="a\x01b.csv"',
     b"name=\"file\"; filename*=UTF-8''" + quote("evil\r\nname.csv").encode(),
     b"name=\"file\"; filename*=UTF-8''nul%00.csv"])
-def test_control_characters_in_file_names_are_refused(client, auth, untouched,  # noqa: F811
+def test_control_characters_in_file_names_are_refused(client, auth, untouched,
                                                       disposition):
     answer = post_raw(client, auth, body(part(disposition, CSV)))
     assert problem(answer, 422, "invalid_name")["errors"][0]["field"] == "body.file"

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from service.api.app import create_app
 from service.api.callers import LEASE_SECONDS
-from tests.conftest import new_project_key
+from tests.support.api import new_project_key
 
 
 @pytest.fixture
@@ -44,7 +44,8 @@ def test_rate_limit_is_one_limit_across_processes(client, other_process, setting
     _, auth = new_project_key(client)
     statuses = [(client if i % 2 else other_process).get("/v1/datasets", headers=auth).status_code
                 for i in range(8)]
-    assert statuses.count(200) == 5 and statuses[5:] == [429, 429, 429]
+    assert statuses.count(200) == 5
+    assert statuses[5:] == [429, 429, 429]
 
 
 @pytest.mark.parametrize("settings_overrides", [{"rate_limit_per_minute": 6000}])
@@ -59,5 +60,6 @@ def test_a_lease_topped_up_ahead_never_holds_more_than_the_bucket_refills_in_its
         assert response.status_code == 200
         assert int(response.headers["x-ratelimit-remaining-requests"]) <= 6000
         held += [lease.tokens for lease in leases.values()]
-    assert held and max(held) <= most
+    assert held
+    assert max(held) <= most
     assert max(held) > 1  # leases did grow past one token at a time

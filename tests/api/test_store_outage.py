@@ -7,8 +7,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import ADMIN_KEY, OwnRedis, make_settings, new_project_key
 from tests.factories import chat_lines, upload, wait_until
+from tests.support.api import new_project_key
+from tests.support.env import ADMIN_KEY, make_settings
+from tests.support.redis_servers import OwnRedis
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
 
@@ -52,7 +54,8 @@ def test_routes_answer_503_while_redis_is_down_and_recover(own_redis, outage_cli
         assert answer.json()["code"] == "store_unavailable", name
         assert int(answer.headers["Retry-After"]) > 0, name
     ready = client.get("/readyz")
-    assert ready.status_code == 503 and "redis" in ready.json()["detail"]
+    assert ready.status_code == 503
+    assert "redis" in ready.json()["detail"]
 
     own_redis.start()
     wait_until(lambda: client.get("/readyz").status_code == 200)

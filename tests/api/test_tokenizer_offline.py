@@ -11,8 +11,8 @@ import tiktoken.registry
 from devtools.redis_server import free_port
 from service.api.app import create_app
 from service.datasets import tokens
-from tests.conftest import make_settings
 from tests.factories import chat_lines, ready_dataset, run_tasks, upload
+from tests.support.env import make_settings
 
 OTHER_MODEL = "gpt-3.5-turbo-0125"  # cl100k_base, where the default model uses o200k_base
 CSV = "question,answer\n" + "".join(f"q{n},a{n}\n" for n in range(20))
@@ -37,8 +37,10 @@ def unavailable(answer, encoding: str) -> None:
     assert answer.status_code == 503, answer.text
     assert answer.headers["content-type"] == "application/problem+json"
     body = answer.json()
-    assert body["code"] == "tokenizer_unavailable" and int(answer.headers["Retry-After"]) > 0
-    assert repr(encoding) in body["detail"] and "FTM_TIKTOKEN_CACHE_DIR" in body["detail"]
+    assert body["code"] == "tokenizer_unavailable"
+    assert int(answer.headers["Retry-After"]) > 0
+    assert repr(encoding) in body["detail"]
+    assert "FTM_TIKTOKEN_CACHE_DIR" in body["detail"]
 
 
 def test_without_tokenizer_files_requests_answer_503_and_write_nothing(
@@ -69,18 +71,21 @@ def test_without_tokenizer_files_requests_answer_503_and_write_nothing(
     pending = upload(client, auth, chat_lines(5)).json()  # validation waits, the file is fine
     run_tasks(ctx)
     after = client.get(f"/v1/datasets/{pending['id']}", headers=auth).json()
-    assert after["status"] == "processing" and after.get("error") is None
+    assert after["status"] == "processing"
+    assert after.get("error") is None
     assert ctx.queue_for("validate_dataset").scheduled_job_registry.count == 1
 
     ready = client.get("/readyz")
     assert ready.status_code == 503
-    assert "o200k_base" in ready.json()["detail"] and "FTM_TIKTOKEN_CACHE_DIR" in ready.json()["detail"]
+    assert "o200k_base" in ready.json()["detail"]
+    assert "FTM_TIKTOKEN_CACHE_DIR" in ready.json()["detail"]
 
     monkeypatch.setenv("TIKTOKEN_CACHE_DIR", online)  # the files are back
     monkeypatch.setattr(tokens, "_unavailable", {}, raising=False)
     assert client.get("/readyz").status_code == 200
     report = client.get(f"/v1/datasets/{chat['id']}/report?model={OTHER_MODEL}", headers=auth)
-    assert report.status_code == 200 and report.json()["encoding"] == "cl100k_base"
+    assert report.status_code == 200
+    assert report.json()["encoding"] == "cl100k_base"
 
 
 def test_the_cache_directory_setting_is_what_tiktoken_reads(monkeypatch):

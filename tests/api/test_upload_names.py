@@ -9,25 +9,9 @@ import pytest
 
 from service.datasets import upload as uploads
 from service.errors import UnsupportedEncoding
-from tests.api.test_dataset_bad_input import (  # noqa: F401  (fixture)
-    BOUNDARY,
-    MULTIPART,
-    post_raw,
-    problem,
-    untouched,
-)
 from tests.factories import chat_lines
-
-CSV = b"prompt,completion\n" + b"".join(b"question %d,answer %d\n" % (n, n) for n in range(30))
-
-
-def part(disposition: bytes, content: bytes) -> bytes:
-    return (b"--" + BOUNDARY.encode() + b"\r\nContent-Disposition: form-data; " + disposition
-            + b"\r\nContent-Type: application/octet-stream\r\n\r\n" + content + b"\r\n")
-
-
-def body(*parts: bytes) -> bytes:
-    return b"".join(parts) + b"--" + BOUNDARY.encode() + b"--\r\n"
+from tests.support.api import problem
+from tests.support.uploads import BOUNDARY, CSV, MULTIPART, body, part, post_raw
 
 
 @pytest.mark.parametrize("filename", ["café.csv", "отчёт.csv", "数据 v2.csv", "naïve 🎉.csv",
@@ -38,7 +22,8 @@ def test_file_names_are_kept_exactly(client, auth, filename):
     answer = post_raw(client, auth, body(part(b'name="file"; filename="' + sent + b'"', CSV)))
     assert answer.status_code == 201, answer.text
     expected = filename if '"' not in filename else quoted.decode()
-    assert answer.json()["filename"] == expected and answer.json()["name"] == expected
+    assert answer.json()["filename"] == expected
+    assert answer.json()["name"] == expected
     content = client.get(f"/v1/datasets/{answer.json()['id']}/content", headers=auth)
     assert content.headers["content-disposition"].endswith(quote(expected))
 
@@ -59,18 +44,22 @@ def test_a_field_named_outside_latin_1_is_ignored_not_a_500(client, auth):
              + "имя".encode() + b'"\r\n\r\nx\r\n')
     answer = post_raw(client, auth, body(field, part(b'name="file"; filename="a.csv"', CSV)))
     assert answer.status_code == 201, answer.text
+    dataset = answer.json()
+    assert dataset["id"].startswith("ds_")
+    assert dataset["filename"] == "a.csv"
+    assert dataset["bytes"] == len(CSV)
 
 
 @pytest.mark.parametrize("disposition", [b'name="file"; filename="caf\xe9.csv"',
                                          b"name=\"file\"; filename*=UTF-8''caf%E9.csv",
                                          b"name=\"file\"; filename*=koi8-r''x.csv",
                                          b'name="\xff"; filename="a.csv"'])
-def test_undecodable_names_are_422(client, auth, untouched, disposition):  # noqa: F811
+def test_undecodable_names_are_422(client, auth, untouched, disposition):
     problem(post_raw(client, auth, body(part(disposition, CSV))), 422, "invalid_multipart")
     untouched()
 
 
-def test_a_name_field_that_is_not_utf_8_is_422(client, auth, untouched):  # noqa: F811
+def test_a_name_field_that_is_not_utf_8_is_422(client, auth, untouched):
     field = (b"--" + BOUNDARY.encode() + b'\r\nContent-Disposition: form-data; name="name"'
              b"\r\n\r\ncaf\xe9\r\n")
     answer = post_raw(client, auth, body(field, part(b'name="file"; filename="a.csv"', CSV)))
@@ -86,7 +75,7 @@ def csv_with_bad_byte_at(line: int) -> bytes:
 
 @pytest.mark.parametrize("fields", [{}, {"format": "csv"}], ids=["auto", "csv"])
 @pytest.mark.parametrize("line", [900, 200_002])  # ~10 KB in, and far in
-def test_a_latin_1_byte_is_refused_at_upload_at_its_exact_line(client, auth, untouched,  # noqa: F811
+def test_a_latin_1_byte_is_refused_at_upload_at_its_exact_line(client, auth, untouched,
                                                                fields, line):
     content = csv_with_bad_byte_at(line)
     answer = client.post("/v1/datasets", headers=auth, data=fields,

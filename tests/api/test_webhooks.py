@@ -8,7 +8,7 @@ from standardwebhooks import Webhook as Signer
 
 from service.store import keys
 from service.webhooks.service import notify
-from tests.conftest import new_project_key
+from tests.support.api import new_project_key, problem
 
 OPENAI_SECRET = "whsec_" + base64.b64encode(b"openai-test-secret-0123456789").decode()
 EVENTS = ["job.succeeded", "job.failed"]
@@ -37,14 +37,19 @@ def test_create_answers_the_secret_once(client, auth):
     assert response.status_code == 201
     created = response.json()
     assert response.headers["location"] == f"/v1/webhooks/{created['id']}"
-    assert created["id"].startswith("wh_") and created["object"] == "webhook"
-    assert created["events"] == EVENTS and created["description"] == "ci"
+    assert created["id"].startswith("wh_")
+    assert created["object"] == "webhook"
+    assert created["events"] == EVENTS
+    assert created["description"] == "ci"
     secret = created["secret"]
-    assert secret.startswith("whsec_") and len(base64.b64decode(secret[6:])) == 24
+    assert secret.startswith("whsec_")
+    assert len(base64.b64decode(secret[6:])) == 24
     one = client.get(f"/v1/webhooks/{created['id']}", headers=auth)
     listed = client.get("/v1/webhooks", headers=auth)
     for later in (one, listed):
-        assert later.status_code == 200 and secret not in later.text and "secret" not in later.text
+        assert later.status_code == 200
+        assert secret not in later.text
+        assert "secret" not in later.text
     assert one.json() == {k: v for k, v in created.items() if k != "secret"}
 
 
@@ -71,9 +76,11 @@ def test_every_documented_event_is_accepted(client, auth):
 def test_list_is_newest_first_and_paged(client, auth):
     ids = [create(client, auth, url=f"https://hooks.example.com/{n}").json()["id"] for n in range(3)]
     first = client.get("/v1/webhooks?limit=2", headers=auth).json()
-    assert [w["id"] for w in first["data"]] == ids[::-1][:2] and first["has_more"] is True
+    assert [w["id"] for w in first["data"]] == ids[::-1][:2]
+    assert first["has_more"] is True
     rest = client.get(f"/v1/webhooks?limit=2&after={first['last_id']}", headers=auth).json()
-    assert [w["id"] for w in rest["data"]] == [ids[0]] and rest["has_more"] is False
+    assert [w["id"] for w in rest["data"]] == [ids[0]]
+    assert rest["has_more"] is False
 
 
 def test_delete_answers_the_same_when_repeated(client, auth, redis_client):
@@ -93,7 +100,7 @@ def test_another_projects_webhook_is_404(client, auth):
     _, other = new_project_key(client, "other")
     for method, path in (("GET", ""), ("DELETE", ""), ("GET", "/deliveries")):
         response = client.request(method, f"/v1/webhooks/{webhook_id}{path}", headers=other)
-        assert response.status_code == 404 and response.json()["code"] == "webhook_not_found"
+        problem(response, 404, "webhook_not_found")
     client.delete(f"/v1/webhooks/{webhook_id}", headers=auth)
     assert client.delete(f"/v1/webhooks/{webhook_id}", headers=other).status_code == 404
 
@@ -107,7 +114,8 @@ def test_deliveries_are_listed_newest_first(client, ctx):
     page = client.get(f"/v1/webhooks/{webhook_id}/deliveries", headers=auth).json()
     assert [d["event_type"] for d in page["data"]] == ["job.failed", "job.succeeded"]
     delivery = page["data"][0]
-    assert delivery["id"].startswith("whd_") and delivery["event_id"].startswith("evt_")
+    assert delivery["id"].startswith("whd_")
+    assert delivery["event_id"].startswith("evt_")
     assert {k: delivery[k] for k in ("object", "webhook_id", "url", "status", "attempts",
                                      "last_status_code", "last_error", "delivered_at")} == {
         "object": "webhook.delivery", "webhook_id": webhook_id,
@@ -115,7 +123,8 @@ def test_deliveries_are_listed_newest_first(client, ctx):
         "last_status_code": None, "last_error": None, "delivered_at": None}
     assert delivery["next_attempt_at"] >= delivery["created_at"] > 0
     one = client.get(f"/v1/webhooks/{webhook_id}/deliveries?limit=1", headers=auth).json()
-    assert one["has_more"] is True and one["last_id"] == delivery["id"]
+    assert one["has_more"] is True
+    assert one["last_id"] == delivery["id"]
     rest = client.get(f"/v1/webhooks/{webhook_id}/deliveries?after={one['last_id']}",
                       headers=auth).json()
     assert [d["event_type"] for d in rest["data"]] == ["job.succeeded"]
@@ -147,7 +156,8 @@ def test_openai_webhook_with_a_valid_signature_makes_the_job_due(settings_overri
     body = openai_event()
     response = client.post("/v1/providers/openai/webhook", content=body,
                            headers=signed_openai(body))
-    assert response.status_code == 200 and response.json() == {"received": True}
+    assert response.status_code == 200
+    assert response.json() == {"received": True}
     assert redis_client.zscore(keys.jobs_due(), job_id) == 0
 
 
@@ -165,8 +175,7 @@ def test_openai_webhook_that_does_not_verify_is_400(settings_overrides, client, 
         "stale": lambda: signed_openai(body, at=int(time.time()) - 3600),
     }[tamper]()
     response = client.post("/v1/providers/openai/webhook", content=body, headers=headers)
-    assert response.status_code == 400
-    assert response.json()["code"] == "invalid_webhook_signature"
+    problem(response, 400, "invalid_webhook_signature")
     assert redis_client.zscore(keys.jobs_due(), job_id) == 4_000_000_000
 
 
@@ -177,12 +186,12 @@ def test_openai_webhook_that_does_not_verify_is_400(settings_overrides, client, 
 def test_openai_webhook_about_other_things_is_received(settings_overrides, client, body):
     response = client.post("/v1/providers/openai/webhook", content=body,
                            headers=signed_openai(body))
-    assert response.status_code == 200 and response.json() == {"received": True}
+    assert response.status_code == 200
+    assert response.json() == {"received": True}
 
 
 def test_openai_webhook_without_a_configured_secret_is_404(client):
     body = openai_event()
     response = client.post("/v1/providers/openai/webhook", content=body,
                            headers=signed_openai(body))
-    assert response.status_code == 404
-    assert response.json()["code"] == "webhook_not_configured"
+    problem(response, 404, "webhook_not_configured")

@@ -12,15 +12,9 @@ from typing import Any
 import httpx
 
 from tests.datagen import reflections_csv
-from tests.test_readme import make_run, port_of
+from tests.support.stack import CONVERT, make_run, port_of
 
 FTM = str(Path(sys.executable).parent / "ftm")
-CONVERT = {
-    "name": "reflections-chat", "system": "Define the best level for reflection.",
-    "user": 'Question: """{Question}"""\nReflection: """{Answers}"""', "assistant": "{Final}",
-    "value_maps": {"Final": {"1": "No-Reflection", "2": "Understanding",
-                             "3": "Simple Reflection", "4": "Critical Reflection"}},
-    "on_empty": "skip"}
 
 
 class Cli:
@@ -49,7 +43,8 @@ def test_ftm_runs_the_walkthrough(tmp_path: Path) -> None:
         chat = ftm.json("datasets", "convert", upload["id"], "--body", "@convert.json")
         assert [s["row"] for s in chat["conversion"]["skipped"]] == csv.empty_answers
         report = ftm.json("datasets", "report", chat["id"], "--model", "gpt-4o-mini-2024-07-18")
-        assert report["examples"] == chat["rows"] and report["estimate"]["cost_usd"] > 0
+        assert report["examples"] == chat["rows"]
+        assert report["estimate"]["cost_usd"] > 0
         split = ftm.json("datasets", "split", chat["id"], "--strategy", "stratified",
                          "--seed", "1", "--label", "assistant")
         parts = {name: part["id"] for name, part in split["splits"].items()}
@@ -61,7 +56,8 @@ def test_ftm_runs_the_walkthrough(tmp_path: Path) -> None:
         assert answer["choices"][0]["message"]["content"]
         assert ftm.json("models", "delete", model)["deleted"] is True
         gone = ftm.run("chat", model, "hi")
-        assert gone.returncode == 1 and "model_not_found" in gone.stderr
+        assert gone.returncode == 1
+        assert "model_not_found" in gone.stderr
         emulator = stack.line("no OPENAI_API_KEY: using the built-in OpenAI emulator at ")
         assert emulator is not None
         check_failures(ftm, parts, emulator.strip().removesuffix("/v1"))
@@ -71,12 +67,14 @@ def run_job(ftm: Cli, parts: dict[str, str]) -> Any:
     create = ("jobs", "create", "--model", "gpt-4o-mini-2024-07-18", "-t", parts["train"],
               "-v", parts["validation"], "--suffix", "reflection")
     dry = ftm.json(*create, "--dry-run")
-    assert dry["object"] == "job.dry_run" and dry["estimate"]["cost_usd"] > 0
+    assert dry["object"] == "job.dry_run"
+    assert dry["estimate"]["cost_usd"] > 0
     once = ("--idempotency-key", f"reflection-{parts['train']}")
     job = ftm.json(*create, *once)
     assert ftm.json(*create, *once)["id"] == job["id"], "the same key answers the same job"
     followed = ftm.json("jobs", "follow", job["id"])
-    assert followed["status"] == "succeeded" and followed["fine_tuned_model"]
+    assert followed["status"] == "succeeded"
+    assert followed["fine_tuned_model"]
     shown = ftm.run("jobs", "follow", job["id"])  # its events again, as a person sees them
     assert shown.returncode == 0, shown.stderr
     assert "Status changed from running to succeeded" in shown.stderr
@@ -92,7 +90,8 @@ def evaluate(ftm: Cli, test_set: str, job: dict[str, Any]) -> None:
     shown = ftm.json("evals", "show", evaluation["id"])
     assert shown["comparison"] == evaluation["comparison"]
     readable = ftm.run("evals", "show", evaluation["id"])
-    assert "confusion matrix" in readable.stdout and "accuracy" in readable.stdout
+    assert "confusion matrix" in readable.stdout
+    assert "accuracy" in readable.stdout
 
 
 def check_failures(ftm: Cli, parts: dict[str, str], emulator: str) -> None:
@@ -111,4 +110,5 @@ def check_failures(ftm: Cli, parts: dict[str, str], emulator: str) -> None:
     assert missing.returncode == 1
     assert missing.stderr.startswith("error (404): dataset_not_found: ")
     refused = ftm.run("--api-key", "ftm_wrong", "datasets", "show", parts["train"])
-    assert refused.returncode == 1 and "(401)" in refused.stderr
+    assert refused.returncode == 1
+    assert "(401)" in refused.stderr

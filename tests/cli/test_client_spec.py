@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from ftm.client import ROUTES, Client, Route
-from tests.conftest import ROOT
+from tests.support.env import ROOT
 
 SPEC = json.loads((ROOT / "openapi" / "openapi.json").read_text())
 PARAM = re.compile(r"^\{[^}]+\}$")

@@ -8,7 +8,7 @@ from rich.progress import Progress
 
 from ftm.client import Client
 from ftm.follow import ReadProgress
-from tests.conftest import new_project_key
+from tests.support.api import new_project_key
 
 
 def test_upload_streams_the_file_and_counts_its_bytes(client: TestClient, live_url: str,

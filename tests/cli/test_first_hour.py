@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
-from tests.test_readme import BLOCK, PRELUDE, README, README_URL, make_run, port_of
+from tests.support.env import ROOT
+from tests.support.stack import BLOCK, PRELUDE, README, README_URL, make_run, port_of
 
 TOOLS = ("bash", "make", "curl", "jq", "git")
 pytestmark = pytest.mark.skipif(not all(shutil.which(tool) for tool in TOOLS),

@@ -1,7 +1,6 @@
 """The project as a package: what its wheel holds, one version, S3 support as an extra."""
 
 import os
-import shutil
 import subprocess
 import sys
 import zipfile
@@ -13,17 +12,12 @@ import pytest
 from devtools.redis_server import free_port
 from service import __version__
 from service.storage import S3ExtraMissing, S3Storage
-from tests.conftest import ADMIN_KEY, EMULATOR_KEY, ROOT, make_settings
 from tests.factories import wait_until
+from tests.support.env import ADMIN_KEY, EMULATOR_KEY, make_settings
 
 
-def test_wheel_holds_the_packages_their_data_and_the_console_scripts(tmp_path: Path) -> None:
-    uv = shutil.which("uv")
-    if uv is None:
-        pytest.skip("building the wheel needs uv")
-    subprocess.run([uv, "build", "--wheel", "--quiet", "-o", str(tmp_path)], cwd=ROOT,
-                   check=True, timeout=300)
-    wheel = next(tmp_path.glob("*.whl"))
+def test_wheel_holds_the_packages_their_data_and_the_console_scripts(wheel_file: Path) -> None:
+    wheel = wheel_file
     assert wheel.name == f"finetune_manager-{__version__}-py3-none-any.whl"
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
@@ -40,7 +34,8 @@ def test_wheel_holds_the_packages_their_data_and_the_console_scripts(tmp_path: P
         assert line in scripts
     assert f"Version: {__version__}\n" in metadata
     requires = [line for line in metadata.splitlines() if line.startswith("Requires-Dist: boto3")]
-    assert requires and all("extra == 's3'" in line for line in requires)
+    assert requires
+    assert all("extra == 's3'" in line for line in requires)
 
 
 def test_the_api_reports_the_package_version(tmp_path: Path) -> None:

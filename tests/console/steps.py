@@ -9,12 +9,10 @@ from playwright.sync_api import expect
 from rq import SimpleWorker
 from rq.timeouts import TimerDeathPenalty
 
-from tests.conftest import new_project_key
 from tests.factories import wait_until
+from tests.support.api import new_project_key
+from tests.support.env import TERMINAL
 from worker.context import use_context
-
-MODEL = "gpt-4o-mini-2024-07-18"
-TERMINAL = ("succeeded", "failed", "cancelled")
 
 
 def sign_in(page: Any, live_url: str, key: str) -> None:

@@ -8,16 +8,17 @@ from typing import Any
 import pytest
 
 from service.jobs import sync
-from tests.console.conftest import check_page, find_chromium
 from tests.datagen import LEVELS, USER_TEMPLATE, reflections_csv
 from tests.factories import chat_dataset, drive_jobs, ready_dataset, run_tasks, wait_until
+from tests.support.browser import check_page, find_chromium
 
 if find_chromium() is None:
     pytest.skip("no Chromium executable found (apt-get install chromium, or set FTM_CHROMIUM)",
                 allow_module_level=True)
 expect = pytest.importorskip("playwright.sync_api",
                              reason="the playwright package is not installed").expect
-from tests.console.steps import MODEL, new_key, sign_in, work
+from tests.console.steps import new_key, sign_in, work
+from tests.support.env import MODEL
 
 # Drops a file with the given text on the upload area, as a drag from the desktop would.
 DROP = """(text) => {

@@ -8,16 +8,17 @@ from typing import Any
 
 import pytest
 
-from tests.console.conftest import check_page, find_chromium
 from tests.datagen import LEVELS, SYSTEM, USER_TEMPLATE, reflections_csv
 from tests.factories import drive_jobs, run_tasks
+from tests.support.browser import check_page, find_chromium
+from tests.support.env import MODEL, TERMINAL
 
 if find_chromium() is None:
     pytest.skip("no Chromium executable found (apt-get install chromium, or set FTM_CHROMIUM)",
                 allow_module_level=True)
 expect = pytest.importorskip("playwright.sync_api",
                              reason="the playwright package is not installed").expect
-from tests.console.steps import MODEL, TERMINAL, new_key, number_in, run_evaluation, sign_in, usd
+from tests.console.steps import new_key, number_in, run_evaluation, sign_in, usd
 
 # Records each number of points the loss chart shows, as it changes.
 WATCH_POINTS = """() => {
@@ -187,7 +188,9 @@ def test_the_whole_journey_in_the_browser(client, ctx, live_url, page, tmp_path)
                  for name in ("train_loss", "valid_loss", "full_valid_loss"))
     expect(page.locator("#loss-chart")).to_have_attribute("data-points", str(points))
     seen = page.evaluate("window.pointsSeen")
-    assert len(seen) >= 3 and seen == sorted(seen) and seen[-1] == points, seen
+    assert len(seen) >= 3, seen
+    assert seen == sorted(seen), seen
+    assert seen[-1] == points, seen
     expect(page.locator("#job-facts")).to_contain_text("Statussucceeded")
     expect(page.locator("#job-facts")).to_contain_text(
         f"Training dataset{parts['train']['name']}")
@@ -295,7 +298,8 @@ def chat_side_by_side(page: Any, client: Any, headers: dict[str, str], job: dict
     chat_bases = [m["id"] for m in listed if m["owned_by"] == "openai" and "embedding" not in m["id"]]
     assert job["model"] in chat_bases
     offered = page.locator("#chat-models option").evaluate_all("options => options.map(o => o.value)")
-    assert set(chat_bases) <= set(offered) and not any("embedding" in m for m in offered), offered
+    assert set(chat_bases) <= set(offered), offered
+    assert not any("embedding" in m for m in offered), offered
     question = 'Question: """Which step surprised you?"""\nReflection: """I checked the data first"""'
     page.get_by_label("System message").fill(SYSTEM)
     page.get_by_label("Temperature").fill("0")
@@ -318,5 +322,6 @@ def chat_side_by_side(page: Any, client: Any, headers: dict[str, str], job: dict
     # The base model's longer answer came in piece by piece, each piece a prefix of the whole.
     texts = [text for text in page.evaluate("window.answerTexts") if text]
     whole = base.locator(".message.assistant .content").inner_text()
-    assert texts[-1] == whole and len(set(texts)) >= 3, texts
+    assert texts[-1] == whole, texts
+    assert len(set(texts)) >= 3, texts
     assert all(whole.startswith(text) for text in texts), texts

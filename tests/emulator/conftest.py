@@ -6,7 +6,7 @@ import httpx
 import pytest
 from openai import AsyncOpenAI, OpenAI
 
-from tests.conftest import EMULATOR_KEY
+from tests.support.env import EMULATOR_KEY
 
 
 @pytest.fixture

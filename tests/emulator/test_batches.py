@@ -8,7 +8,7 @@ import pytest
 from openai import OpenAI
 from openai.types import Batch
 
-from tests.emulator.support import SYSTEM, create_job, upload, wait_for, wait_for_status
+from tests.support.emulator_sdk import SYSTEM, create_job, upload, wait_for, wait_for_status
 
 
 def request(custom_id: str, model: str, text: str, url: str = "/v1/chat/completions") -> dict:
@@ -38,20 +38,27 @@ def test_batch_answers_with_the_fine_tuned_model(client: OpenAI, admin: httpx.Cl
     batch = client.batches.create(input_file_id=upload(client, rows, "batch", "in.jsonl"),
                                   endpoint="/v1/chat/completions", completion_window="24h",
                                   metadata={"run": "1"})
-    assert batch.status == "validating" and batch.metadata == {"run": "1"}
+    assert batch.status == "validating"
+    assert batch.metadata == {"run": "1"}
     done = finished(client, batch.id)
     assert done.status == "completed"
-    assert done.request_counts and (done.request_counts.total, done.request_counts.completed,
-                                    done.request_counts.failed) == (3, 2, 1)
-    assert done.completed_at and done.in_progress_at and done.finalizing_at
+    assert done.request_counts
+    assert (done.request_counts.total, done.request_counts.completed,
+            done.request_counts.failed) == (3, 2, 1)
+    assert done.completed_at
+    assert done.in_progress_at
+    assert done.finalizing_at
     output = {row["custom_id"]: row for row in lines(client, done.output_file_id)}
     assert set(output) == {"a", "b"}
     answer = output["a"]["response"]
-    assert answer["status_code"] == 200 and answer["request_id"].startswith("req_")
+    assert answer["status_code"] == 200
+    assert answer["request_id"].startswith("req_")
     assert answer["body"]["choices"][0]["message"]["content"] == "Negative"
-    assert answer["body"]["object"] == "chat.completion" and output["a"]["error"] is None
+    assert answer["body"]["object"] == "chat.completion"
+    assert output["a"]["error"] is None
     (error,) = lines(client, done.error_file_id)
-    assert error["custom_id"] == "c" and error["response"]["status_code"] == 404
+    assert error["custom_id"] == "c"
+    assert error["response"]["status_code"] == 404
     assert error["response"]["body"]["error"]["code"] == "model_not_found"
     assert client.files.retrieve(done.output_file_id or "").purpose == "batch_output"
     counts = admin.get("/stats").json()["batch_requests"]
@@ -65,7 +72,8 @@ def test_batch_of_embeddings(client: OpenAI) -> None:
     batch = client.batches.create(input_file_id=upload(client, rows, "batch", "e.jsonl"),
                                   endpoint="/v1/embeddings", completion_window="24h")
     done = finished(client, batch.id)
-    assert done.status == "completed" and done.error_file_id is None
+    assert done.status == "completed"
+    assert done.error_file_id is None
     output = lines(client, done.output_file_id)
     assert [len(r["response"]["body"]["data"][0]["embedding"]) for r in output] == [1536] * 3
 
@@ -76,8 +84,10 @@ def test_malformed_lines_fail_the_batch(client: OpenAI) -> None:
     batch = client.batches.create(input_file_id=file_id, endpoint="/v1/chat/completions",
                                   completion_window="24h")
     done = finished(client, batch.id)
-    assert done.status == "failed" and done.failed_at is not None
-    assert done.errors and done.errors.data
+    assert done.status == "failed"
+    assert done.failed_at is not None
+    assert done.errors
+    assert done.errors.data
     assert [(e.code, e.line) for e in done.errors.data] == [
         ("missing_required_parameter", 1), ("invalid_json_line", 2)]
     assert done.output_file_id is None
@@ -105,12 +115,14 @@ def test_cancel_and_list_batches(client: OpenAI, admin: httpx.Client) -> None:
                                  endpoint="/v1/chat/completions", completion_window="24h")
     admin.post("/config", json={"speed": 50}).raise_for_status()
     cancelling = client.batches.cancel(slow.id)
-    assert cancelling.status == "cancelling" and cancelling.cancelling_at is not None
+    assert cancelling.status == "cancelling"
+    assert cancelling.cancelling_at is not None
     other = client.batches.create(input_file_id=upload(client, rows, "batch"),
                                   endpoint="/v1/chat/completions", completion_window="24h")
     assert [b.id for b in client.batches.list(limit=10)] == [other.id, slow.id]
     page = client.batches.list(limit=1)
-    assert page.has_more and page.data[0].id == other.id
+    assert page.has_more
+    assert page.data[0].id == other.id
     assert finished(client, slow.id).status == "cancelled"
     with pytest.raises(openai.BadRequestError):
         client.batches.cancel(slow.id)

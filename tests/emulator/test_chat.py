@@ -8,8 +8,8 @@ import pytest
 import tiktoken
 from openai import AsyncOpenAI, OpenAI
 
-from tests.conftest import PUBLIC_DATA
-from tests.emulator.support import SYSTEM, create_job, upload, wait_for_status
+from tests.support.emulator_sdk import SYSTEM, create_job, upload, wait_for_status
+from tests.support.env import PUBLIC_DATA
 
 SENTIMENT = PUBLIC_DATA / "bertcode_sentiment_training_set.jsonl"
 
@@ -31,7 +31,8 @@ def test_fine_tuned_model_beats_its_base_on_held_out_data(client: OpenAI) -> Non
     rows = sentiment_rows()
     train, test = rows[:50], rows[50:]
     job = wait_for_status(client, create_job(client, upload(client, train)).id)
-    assert job.status == "succeeded" and job.fine_tuned_model
+    assert job.status == "succeeded"
+    assert job.fine_tuned_model
     tuned = accuracy(client, job.fine_tuned_model, test)
     base = accuracy(client, "gpt-4o-mini-2024-07-18", test)
     assert tuned >= 0.5
@@ -44,7 +45,8 @@ def test_base_model_answers_deterministically(client: OpenAI) -> None:
                 {"role": "user", "content": "The soup was lukewarm"}]
     answers = {client.chat.completions.create(model="gpt-4o-mini", messages=messages)
                .choices[0].message.content for _ in range(3)}
-    assert len(answers) == 1 and answers != {""}
+    assert len(answers) == 1
+    assert answers != {""}
     response = client.chat.completions.create(model="gpt-4o-mini", messages=messages)
     assert response.model == "gpt-4o-mini-2024-07-18"
 
@@ -60,7 +62,8 @@ def test_usage_counts_tokens_with_tiktoken(client: OpenAI) -> None:
     content = response.choices[0].message.content or ""
     assert response.usage.completion_tokens == len(enc.encode(content))
     assert response.usage.total_tokens == prompt + response.usage.completion_tokens
-    assert response.id.startswith("chatcmpl-") and response.object == "chat.completion"
+    assert response.id.startswith("chatcmpl-")
+    assert response.object == "chat.completion"
 
 
 def test_max_tokens_truncates_and_reports_length(client: OpenAI) -> None:
@@ -70,12 +73,14 @@ def test_max_tokens_truncates_and_reports_length(client: OpenAI) -> None:
     messages, full = next((m, a) for m, a in answers if a.usage and a.usage.completion_tokens > 3)
     short = client.chat.completions.create(model="gpt-4o", messages=messages, max_tokens=3)
     assert short.choices[0].finish_reason == "length"
-    assert short.usage and short.usage.completion_tokens == 3
+    assert short.usage
+    assert short.usage.completion_tokens == 3
     assert (full.choices[0].message.content or "").startswith(
         short.choices[0].message.content or "")
     newer = client.chat.completions.create(model="gpt-4o", messages=messages,
                                            max_completion_tokens=2)
-    assert newer.usage and newer.usage.completion_tokens == 2
+    assert newer.usage
+    assert newer.usage.completion_tokens == 2
 
 
 def test_streaming_yields_chunks_and_usage(client: OpenAI) -> None:
@@ -89,7 +94,8 @@ def test_streaming_yields_chunks_and_usage(client: OpenAI) -> None:
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert text == whole.choices[0].message.content
     assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "stop"
-    assert chunks[-1].choices == [] and chunks[-1].usage == whole.usage
+    assert chunks[-1].choices == []
+    assert chunks[-1].usage == whole.usage
     assert len({c.id for c in chunks}) == 1
 
 
@@ -97,7 +103,8 @@ async def test_async_streaming_without_usage(aclient: AsyncOpenAI) -> None:
     stream = await aclient.chat.completions.create(
         model="gpt-4o-mini", messages=[{"role": "user", "content": "hi there"}], stream=True)
     chunks = [chunk async for chunk in stream]
-    assert chunks and all(c.usage is None for c in chunks)
+    assert chunks
+    assert all(c.usage is None for c in chunks)
     assert chunks[-1].choices[0].finish_reason == "stop"
 
 

@@ -5,8 +5,8 @@ import openai
 import pytest
 from openai import OpenAI
 
-from tests.conftest import EMULATOR_KEY
-from tests.emulator.support import create_job, upload, wait_for_status
+from tests.support.emulator_sdk import create_job, upload, wait_for_status
+from tests.support.env import EMULATOR_KEY
 
 
 def test_rate_limit_fraction_answers_429_with_retry_after(client: OpenAI,
@@ -15,7 +15,8 @@ def test_rate_limit_fraction_answers_429_with_retry_after(client: OpenAI,
     with pytest.raises(openai.RateLimitError) as caught:
         client.models.list()
     error = caught.value
-    assert error.status_code == 429 and error.code == "rate_limit_exceeded"
+    assert error.status_code == 429
+    assert error.code == "rate_limit_exceeded"
     assert error.body["type"] == "requests"  # type: ignore[index]
     assert error.response.headers["retry-after"] == "2"
     assert error.response.headers["retry-after-ms"] == "1500"
@@ -87,7 +88,8 @@ def test_next_jobs_fail_during_training(client: OpenAI, admin: httpx.Client) -> 
     training = upload(client)
     failing, fine = create_job(client, training), create_job(client, training)
     failed = wait_for_status(client, failing.id)
-    assert failed.status == "failed" and failed.error
+    assert failed.status == "failed"
+    assert failed.error
     assert (failed.error.code, failed.error.param) == ("server_error", None)
     events = client.fine_tuning.jobs.list_events(failed.id, limit=100).data
     assert "Fine-tuning job started" in [e.message for e in events]
@@ -163,10 +165,13 @@ def test_reset_clears_state_faults_and_log(client: OpenAI, admin: httpx.Client) 
     assert client.files.list().data == []
 
 
-def test_bad_fault_settings_are_refused(admin: httpx.Client) -> None:
+def test_bad_fault_settings_are_refused_and_change_nothing(admin: httpx.Client) -> None:
+    faults, config = admin.get("/faults").json(), admin.get("/config").json()
     assert admin.post("/faults", json={"rate_limit_fraction": 2}).status_code == 400
     assert admin.post("/faults", json={"unknown": 1}).status_code == 400
     assert admin.post("/config", json={"webhook_secret": "nope"}).status_code == 400
+    assert admin.get("/faults").json() == faults
+    assert admin.get("/config").json() == config
 
 
 def test_missing_or_malformed_key_answers_401(emulator: str) -> None:

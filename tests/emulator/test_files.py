@@ -5,7 +5,7 @@ import openai
 import pytest
 from openai import OpenAI
 
-from tests.emulator.support import jsonl, labelled_examples, upload
+from tests.support.emulator_sdk import jsonl, labelled_examples, upload
 
 
 def test_file_create_list_retrieve_content_delete(client: OpenAI) -> None:
@@ -27,7 +27,8 @@ def test_file_list_filters_by_purpose_and_pages_with_after(client: OpenAI) -> No
     listed = client.files.list(purpose="fine-tune")
     assert [f.id for f in listed.data] == tuned[::-1]
     first = client.files.list(purpose="fine-tune", limit=2)
-    assert first.has_more and len(first.data) == 2
+    assert first.has_more
+    assert len(first.data) == 2
     every = [f.id for f in client.files.list(limit=2)]
     assert every == [other, *tuned[::-1]]
 
@@ -62,7 +63,8 @@ def test_upload_in_parts_completes_into_a_file(client: OpenAI) -> None:
              for chunk in (content[:half], content[half:])]
     assert all(p.upload_id == created.id and p.object == "upload.part" for p in parts)
     done = client.uploads.complete(created.id, part_ids=[p.id for p in parts])
-    assert done.status == "completed" and done.file is not None
+    assert done.status == "completed"
+    assert done.file is not None
     assert (done.file.bytes, done.file.purpose) == (len(content), "fine-tune")
     assert client.files.retrieve(done.file.id).filename == "big.jsonl"
 
@@ -82,7 +84,8 @@ def test_upload_chunked_helper_of_the_sdk_works(client: OpenAI, tmp_path) -> Non
     path.write_bytes(jsonl(labelled_examples()) * 3)
     done = client.uploads.upload_file_chunked(file=path, mime_type="application/jsonl",
                                               purpose="fine-tune", part_size=1000)
-    assert done.status == "completed" and done.file is not None
+    assert done.status == "completed"
+    assert done.file is not None
     assert done.file.bytes == path.stat().st_size
 
 
@@ -92,7 +95,8 @@ def test_upload_byte_mismatch_is_refused(client: OpenAI) -> None:
     part = client.uploads.parts.create(created.id, data=b"only a few bytes")
     with pytest.raises(openai.BadRequestError) as caught:
         client.uploads.complete(created.id, part_ids=[part.id])
-    assert "100" in caught.value.message and "16" in caught.value.message
+    assert "100" in caught.value.message
+    assert "16" in caught.value.message
     assert client.files.list().data == []
 
 

@@ -7,7 +7,7 @@ import openai
 import pytest
 from openai import OpenAI
 
-from tests.emulator.support import create_job, wait_for_status
+from tests.support.emulator_sdk import create_job, wait_for_status
 
 LONG = {"type": "supervised", "supervised": {"hyperparameters": {"n_epochs": 9}}}
 
@@ -23,7 +23,8 @@ def slow_job(client: OpenAI, admin: httpx.Client) -> str:
 def test_cancel_a_validating_job(client: OpenAI, admin: httpx.Client) -> None:
     job_id = slow_job(client, admin)
     cancelled = client.fine_tuning.jobs.cancel(job_id)
-    assert cancelled.status == "cancelled" and cancelled.finished_at is not None
+    assert cancelled.status == "cancelled"
+    assert cancelled.finished_at is not None
     assert client.fine_tuning.jobs.retrieve(job_id).status == "cancelled"
     events = client.fine_tuning.jobs.list_events(job_id).data
     assert events[0].message == "The job has been cancelled"
@@ -70,7 +71,8 @@ def test_cancel_a_running_job_keeps_what_happened(client: OpenAI) -> None:
     job = create_job(client, method=LONG)
     wait_for_status(client, job.id, "running")
     cancelled = client.fine_tuning.jobs.cancel(job.id)
-    assert cancelled.status == "cancelled" and cancelled.fine_tuned_model is None
+    assert cancelled.status == "cancelled"
+    assert cancelled.fine_tuned_model is None
     events = client.fine_tuning.jobs.list_events(job.id, limit=200).data
     assert events[0].message == "The job has been cancelled"
     assert "Fine-tuning job started" in [e.message for e in events]

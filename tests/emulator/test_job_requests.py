@@ -6,7 +6,7 @@ import openai
 import pytest
 from openai import OpenAI
 
-from tests.emulator.support import create_job, upload
+from tests.support.emulator_sdk import create_job, upload
 
 
 @pytest.mark.parametrize(("overrides", "param"), [

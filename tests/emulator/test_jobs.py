@@ -9,7 +9,7 @@ import re
 import tiktoken
 from openai import AsyncOpenAI, OpenAI
 
-from tests.emulator.support import (
+from tests.support.emulator_sdk import (
     SYSTEM,
     chat_example,
     create_job,
@@ -33,17 +33,24 @@ def expected_tokens(rows: list[dict], encoding: str) -> int:
 def test_job_succeeds_with_model_tokens_and_result_file(client: OpenAI) -> None:
     created = create_job(client)
     assert created.status == "validating_files"
-    assert created.fine_tuned_model is None and created.trained_tokens is None
+    assert created.fine_tuned_model is None
+    assert created.trained_tokens is None
     job = wait_for_status(client, created.id)
     assert job.status == "succeeded"
     match = FT_NAME.match(job.fine_tuned_model or "")
-    assert match and match["suffix"] == ""
+    assert match
+    assert match["suffix"] == ""
     assert job.trained_tokens == expected_tokens(labelled_examples(), "o200k_base")
-    assert job.finished_at is not None and job.finished_at >= job.created_at
-    assert job.hyperparameters.n_epochs == 1 and job.hyperparameters.batch_size == 1
-    assert job.method and job.method.supervised
+    assert job.finished_at is not None
+    assert job.finished_at >= job.created_at
+    assert job.hyperparameters.n_epochs == 1
+    assert job.hyperparameters.batch_size == 1
+    assert job.method
+    assert job.method.supervised
+    assert job.method.supervised.hyperparameters
     assert job.method.supervised.hyperparameters.learning_rate_multiplier == 1.8
-    assert job.error is None and job.estimated_finish is None
+    assert job.error is None
+    assert job.estimated_finish is None
     (result_id,) = job.result_files
     assert client.files.retrieve(result_id).purpose == "fine-tune-results"
     rows = list(csv.DictReader(io.StringIO(client.files.content(result_id).text)))
@@ -58,7 +65,8 @@ def test_suffix_and_metadata_are_kept(client: OpenAI) -> None:
     assert job.metadata == {"ftm_job_id": "job_1"}
     done = wait_for_status(client, job.id)
     match = FT_NAME.match(done.fine_tuned_model or "")
-    assert match and match["suffix"] == "reviews-v2"
+    assert match
+    assert match["suffix"] == "reviews-v2"
 
 
 def test_auto_hyperparameters_follow_openais_rule(client: OpenAI) -> None:
@@ -86,10 +94,12 @@ def test_events_tell_the_story_newest_first(client: OpenAI) -> None:
     assert messages[-1] == "The job has successfully completed"
     assert "New fine-tuned model created" in messages
     metrics = [e for e in events if e.type == "metrics"]
-    assert len(metrics) == 11 and all(e.level == "info" for e in events)
+    assert len(metrics) == 11
+    assert all(e.level == "info" for e in events)
     assert set(metrics[0].data) == {"step", "train_loss", "train_mean_token_accuracy",
                                     "total_steps"}
-    assert metrics[0].data["step"] == 11 and metrics[0].data["total_steps"] == 11
+    assert metrics[0].data["step"] == 11
+    assert metrics[0].data["total_steps"] == 11
     assert all(e.type == "message" for e in events if e not in metrics)
 
 
@@ -97,7 +107,8 @@ def test_events_page_with_after_and_keep_their_ids(client: OpenAI) -> None:
     job = wait_for_status(client, create_job(client).id)
     everything = [e.id for e in client.fine_tuning.jobs.list_events(job.id, limit=100).data]
     first = client.fine_tuning.jobs.list_events(job.id, limit=7)
-    assert first.has_more and [e.id for e in first.data] == everything[:7]
+    assert first.has_more
+    assert [e.id for e in first.data] == everything[:7]
     second = client.fine_tuning.jobs.list_events(job.id, limit=7, after=first.data[-1].id)
     assert [e.id for e in second.data] == everything[7:14]
     assert [e.id for e in client.fine_tuning.jobs.list_events(job.id, limit=100)] == everything
@@ -107,7 +118,8 @@ def test_events_page_with_after_and_keep_their_ids(client: OpenAI) -> None:
 def test_validation_file_adds_validation_metrics(client: OpenAI) -> None:
     validation = upload(client, labelled_examples()[:3], name="valid.jsonl")
     job = wait_for_status(client, create_job(client, validation_file=validation).id)
-    assert job.status == "succeeded" and job.validation_file == validation
+    assert job.status == "succeeded"
+    assert job.validation_file == validation
     events = client.fine_tuning.jobs.list_events(job.id, limit=100).data
     assert events[-2].message.startswith(f"Validating training file: {job.training_file} and "
                                          f"validation file: {validation}")
@@ -133,7 +145,8 @@ def test_checkpoints_for_the_last_three_epochs(client: OpenAI) -> None:
         assert checkpoint.metrics.step == checkpoint.step_number
         assert checkpoint.metrics.train_loss is not None
     page = client.fine_tuning.jobs.checkpoints.list(job.id, limit=1)
-    assert page.has_more and page.data[0].id == checkpoints[0].id
+    assert page.has_more
+    assert page.data[0].id == checkpoints[0].id
 
 
 def test_same_seed_gives_the_same_loss_curve(client: OpenAI) -> None:
@@ -155,10 +168,13 @@ def test_invalid_training_file_fails_naming_the_line(client: OpenAI) -> None:
     assert job.status == "failed"
     assert job.error is not None
     assert (job.error.code, job.error.param) == ("invalid_training_file", "training_file")
-    assert "Line 3" in job.error.message and "'bot'" in job.error.message
-    assert job.fine_tuned_model is None and job.result_files == []
+    assert "Line 3" in job.error.message
+    assert "'bot'" in job.error.message
+    assert job.fine_tuned_model is None
+    assert job.result_files == []
     events = client.fine_tuning.jobs.list_events(job.id).data
-    assert events[0].message == "The job has failed" and events[0].level == "error"
+    assert events[0].message == "The job has failed"
+    assert events[0].level == "error"
     assert not any(e.message == "Fine-tuning job started" for e in events)
 
 
@@ -181,7 +197,8 @@ def test_training_file_problems_are_each_reported(client: OpenAI) -> None:
     for problem, job_id in ids.items():
         job = wait_for_status(client, job_id)
         assert job.status == "failed", problem
-        assert job.error and problem in job.error.message, (problem, job.error)
+        assert job.error, (problem, job.error)
+        assert problem in job.error.message, (problem, job.error)
 
 
 def test_dpo_job_resolves_beta_and_succeeds(client: OpenAI) -> None:
@@ -192,18 +209,23 @@ def test_dpo_job_resolves_beta_and_succeeds(client: OpenAI) -> None:
             for i in range(10)]
     job = create_job(client, upload(client, rows), method={
         "type": "dpo", "dpo": {"hyperparameters": {"n_epochs": 1}}})
-    assert job.method and job.method.dpo and job.method.dpo.hyperparameters
+    assert job.method
+    assert job.method.dpo
+    assert job.method.dpo.hyperparameters
     assert job.method.dpo.hyperparameters.beta == "auto"
     done = wait_for_status(client, job.id)
     assert done.status == "succeeded"
-    assert done.method and done.method.dpo and done.method.dpo.hyperparameters
+    assert done.method
+    assert done.method.dpo
+    assert done.method.dpo.hyperparameters
     assert done.method.dpo.hyperparameters.beta == 0.1
 
 
 def test_dpo_file_in_chat_shape_fails(client: OpenAI) -> None:
     job = create_job(client, method={"type": "dpo", "dpo": {"hyperparameters": {"n_epochs": 1}}})
     failed = wait_for_status(client, job.id)
-    assert failed.status == "failed" and failed.error
+    assert failed.status == "failed"
+    assert failed.error
     assert "'input'" in failed.error.message
 
 
@@ -224,7 +246,8 @@ def test_fine_tuned_model_can_be_trained_further(client: OpenAI) -> None:
     extra = [chat_example(f"The parcel number {i} is late", "Late") for i in range(10)]
     second = wait_for_status(client, create_job(
         client, upload(client, extra), model=first.fine_tuned_model).id)
-    assert second.status == "succeeded" and second.model == first.fine_tuned_model
+    assert second.status == "succeeded"
+    assert second.model == first.fine_tuned_model
     assert (second.fine_tuned_model or "").startswith("ft:gpt-4o-mini-2024-07-18:emulator::")
     assert second.fine_tuned_model != first.fine_tuned_model
     ask = [{"role": "system", "content": SYSTEM}]
@@ -258,5 +281,6 @@ def test_waiting_for_status_sees_running(client: OpenAI) -> None:
         "hyperparameters": {"n_epochs": 9}}})
     running = wait_for_status(client, job.id, "running", "succeeded")
     assert running.status == "running"
-    assert running.estimated_finish is not None and running.estimated_finish >= job.created_at
+    assert running.estimated_finish is not None
+    assert running.estimated_finish >= job.created_at
     assert wait_for(lambda: client.fine_tuning.jobs.checkpoints.list(job.id).data)

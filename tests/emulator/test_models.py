@@ -5,7 +5,7 @@ import openai
 import pytest
 from openai import OpenAI
 
-from tests.emulator.support import create_job, wait_for_status
+from tests.support.emulator_sdk import create_job, wait_for_status
 
 
 def test_base_models_are_listed_and_retrievable(client: OpenAI) -> None:

@@ -5,7 +5,7 @@ import asyncio
 import httpx
 from openai import AsyncOpenAI
 
-from tests.emulator.support import jsonl, labelled_examples
+from tests.support.emulator_sdk import jsonl, labelled_examples
 
 JOBS = 1000
 
@@ -48,4 +48,5 @@ async def test_many_jobs_all_finish_with_their_models(aclient: AsyncOpenAI,
     assert stats["models"]["fine_tuned"] == 300
     assert stats["files"]["by_purpose"]["fine-tune-results"] == 300
     last = await aclient.fine_tuning.jobs.retrieve(ids[-1])
-    assert last.fine_tuned_model and last.result_files
+    assert last.fine_tuned_model
+    assert last.result_files

@@ -2,11 +2,8 @@
 
 import base64
 import json
-import queue
 import secrets
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import openai
@@ -14,54 +11,35 @@ import pytest
 import standardwebhooks
 from openai import OpenAI
 
-from tests.conftest import EMULATOR_KEY, start_emulator
-from tests.emulator.support import create_job, upload, wait_for, wait_for_status
+from tests.support.emulator import read, reset, start_emulator
+from tests.support.emulator_sdk import create_job, upload, wait_for, wait_for_status
+from tests.support.env import EMULATOR_KEY
+from tests.support.webhooks import Receiver
 
 SECRET = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
-class Receiver:
-    """A local HTTP endpoint recording what it is sent; answers the queued statuses first."""
-
-    def __init__(self) -> None:
-        self.received: queue.Queue[tuple[bytes, dict[str, str]]] = queue.Queue()
-        self.statuses: list[int] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["content-length"]))
-                status = receiver.statuses.pop(0) if receiver.statuses else 200
-                if status == 200:
-                    receiver.received.put((body, dict(self.headers)))
-                self.send_response(status)
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def next(self) -> tuple[bytes, dict[str, str]]:
-        return self.received.get(timeout=15)
+def delivered(receiver: Receiver) -> tuple[bytes, dict[str, str]]:
+    """The body and headers of the next webhook the receiver accepted."""
+    request = receiver.next()
+    return request.body.encode(), request.headers
 
 
 @pytest.fixture
 def receiver(admin: httpx.Client) -> Iterator[Receiver]:
-    hook = Receiver()
-    admin.post("/config", json={"webhook_url": hook.url, "webhook_secret": SECRET})
+    hook = Receiver(status=200)
+    admin.post("/config", json={"webhook_url": hook.url(), "webhook_secret": SECRET})
     yield hook
-    hook.server.shutdown()
+    hook.close()
 
 
 def test_success_webhook_verifies_with_the_sdk(client: OpenAI, receiver: Receiver) -> None:
     job = wait_for_status(client, create_job(client).id)
-    body, headers = receiver.next()
+    body, headers = delivered(receiver)
     event = OpenAI(api_key=EMULATOR_KEY, webhook_secret=SECRET).webhooks.unwrap(body, headers)
     assert event.type == "fine_tuning.job.succeeded"
-    assert event.data.id == job.id and event.id.startswith("evt_")
+    assert event.data.id == job.id
+    assert event.id.startswith("evt_")
     assert event.created_at == job.finished_at
     assert json.loads(body)["object"] == "event"
     assert headers["webhook-id"] == event.id
@@ -78,19 +56,19 @@ def test_cancel_and_failure_send_their_events(client: OpenAI, receiver: Receiver
     slow = create_job(client)
     admin.post("/config", json={"speed": 50})
     client.fine_tuning.jobs.cancel(slow.id)
-    event = sdk.webhooks.unwrap(*receiver.next())
+    event = sdk.webhooks.unwrap(*delivered(receiver))
     assert (event.type, event.data.id) == ("fine_tuning.job.cancelled", slow.id)
     broken = create_job(client, upload(client, [{"messages": []}] * 10))
-    event = sdk.webhooks.unwrap(*receiver.next())
+    event = sdk.webhooks.unwrap(*delivered(receiver))
     assert (event.type, event.data.id) == ("fine_tuning.job.failed", broken.id)
     assert client.fine_tuning.jobs.retrieve(broken.id).status == "failed"
 
 
 def test_failed_delivery_is_retried(client: OpenAI, receiver: Receiver,
                                     admin: httpx.Client) -> None:
-    receiver.statuses = [500]
+    receiver.fail_first = 1
     job = wait_for_status(client, create_job(client).id)
-    body, _ = receiver.next()
+    body, _ = delivered(receiver)
     assert json.loads(body)["data"]["id"] == job.id
     deliveries = wait_for(lambda: [d for d in admin.get("/webhooks").json()["data"]
                                    if d["delivered"]])
@@ -99,17 +77,17 @@ def test_failed_delivery_is_retried(client: OpenAI, receiver: Receiver,
 
 
 def test_webhook_configured_on_the_command_line() -> None:
-    hook = Receiver()
-    process, url = start_emulator("--speed", "50", "--webhook-url", hook.url,
+    hook = Receiver(status=200)
+    process, url = start_emulator("--speed", "50", "--webhook-url", hook.url(),
                                   "--webhook-secret", SECRET)
     try:
-        httpx.post(f"{url}/__emulator/reset").raise_for_status()  # keeps command-line settings
-        assert httpx.get(f"{url}/__emulator/config").json()["webhook_url"] == hook.url
+        reset(url)  # keeps command-line settings
+        assert read(url, "config")["webhook_url"] == hook.url()
         with OpenAI(base_url=f"{url}/v1", api_key=EMULATOR_KEY, max_retries=0) as client:
             job = create_job(client)
-            event = OpenAI(api_key=EMULATOR_KEY).webhooks.unwrap(*hook.next(), secret=SECRET)
+            event = OpenAI(api_key=EMULATOR_KEY).webhooks.unwrap(*delivered(hook), secret=SECRET)
         assert (event.type, event.data.id) == ("fine_tuning.job.succeeded", job.id)
     finally:
         process.terminate()
         process.wait(5)
-        hook.server.shutdown()
+        hook.close()

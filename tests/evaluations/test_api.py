@@ -6,9 +6,10 @@ import json
 
 import pytest
 
-from tests.conftest import new_project_key
-from tests.evaluations.conftest import MODEL, all_predictions, create, finish
 from tests.factories import chat_dataset, ready_dataset, upload
+from tests.support.api import new_project_key, problem
+from tests.support.env import MODEL
+from tests.support.evaluations import all_predictions, create, finish
 
 
 def post(client, auth, **body):
@@ -20,7 +21,8 @@ def test_unknown_model_is_422_model_not_available(client, ctx, auth):
     response = post(client, auth, dataset=dataset, models=[MODEL, "ft:gpt-4o-mini:nobody:x:1"])
     assert response.status_code == 422
     body = response.json()
-    assert body["code"] == "model_not_available" and "ft:gpt-4o-mini:nobody:x:1" in body["detail"]
+    assert body["code"] == "model_not_available"
+    assert "ft:gpt-4o-mini:nobody:x:1" in body["detail"]
     assert body["errors"][0]["field"] == "body.models[1]"
 
 
@@ -29,9 +31,9 @@ def test_deleted_fine_tuned_model_is_422_naming_it(client, ctx, auth, tuned):
     assert deleted.status_code == 200, deleted.text
     for body in ({"models": [tuned["model"]]}, {"job": tuned["job"]["id"]}):
         response = post(client, auth, dataset=tuned["dataset"], **body)
-        assert response.status_code == 422, response.text
-        assert response.json()["code"] == "model_not_available"
-        assert tuned["model"] in response.json()["detail"] and "deleted" in response.json()["detail"]
+        problem(response, 422, "model_not_available")
+        assert tuned["model"] in response.json()["detail"]
+        assert "deleted" in response.json()["detail"]
 
 
 def test_a_job_that_has_not_succeeded_is_409(client, ctx, auth, emulator):
@@ -39,9 +41,9 @@ def test_a_job_that_has_not_succeeded_is_409(client, ctx, auth, emulator):
     job = client.post("/v1/jobs", headers=auth,
                       json={"model": MODEL, "training_dataset": dataset}).json()
     response = post(client, auth, dataset=dataset, job=job["id"])
-    assert response.status_code == 409 and response.json()["code"] == "invalid_job_state"
+    problem(response, 409, "invalid_job_state")
     missing = post(client, auth, dataset=dataset, job="job_nope")
-    assert missing.status_code == 404 and missing.json()["code"] == "job_not_found"
+    problem(missing, 404, "job_not_found")
 
 
 @pytest.mark.parametrize("body, field", [
@@ -57,20 +59,19 @@ def test_a_job_that_has_not_succeeded_is_409(client, ctx, auth, emulator):
 ])
 def test_malformed_bodies_are_422_with_the_field(client, ctx, auth, body, field):
     response = post(client, auth, dataset="ds_x", **body)
-    assert response.status_code == 422, response.text
-    assert response.json()["code"] == "validation_error"
+    problem(response, 422, "validation_error")
     assert field in {error["field"] for error in response.json()["errors"]}
 
 
 def test_dataset_must_be_a_ready_chat_dataset(client, ctx, auth):
     csv_ds = ready_dataset(client, ctx, auth, "a,b\n1,2\n", filename="x.csv")
     response = post(client, auth, dataset=csv_ds["id"], models=[MODEL])
-    assert response.status_code == 422 and response.json()["code"] == "dataset_format_mismatch"
+    problem(response, 422, "dataset_format_mismatch")
     processing = upload(client, auth, "\n".join(['{"messages": []}'] * 3)).json()
     response = post(client, auth, dataset=processing["id"], models=[MODEL])
-    assert response.status_code == 409 and response.json()["code"] == "dataset_not_ready"
+    problem(response, 409, "dataset_not_ready")
     response = post(client, auth, dataset="ds_missing", models=[MODEL])
-    assert response.status_code == 404 and response.json()["code"] == "dataset_not_found"
+    problem(response, 404, "dataset_not_found")
 
 
 def test_another_projects_evaluation_is_404(client, ctx, auth):
@@ -81,23 +82,26 @@ def test_another_projects_evaluation_is_404(client, ctx, auth):
                          ("get", "/predictions?format=csv")):
         response = client.request(method.upper(), f"/v1/evaluations/{created['id']}{path}",
                                   headers=other)
-        assert response.status_code == 404, (path, response.text)
-        assert response.json()["code"] == "evaluation_not_found"
+        problem(response, 404, "evaluation_not_found")
     assert client.get("/v1/evaluations", headers=other).json()["data"] == []
     response = post(client, other, dataset=dataset, models=[MODEL])
-    assert response.status_code == 404 and response.json()["code"] == "dataset_not_found"
+    problem(response, 404, "dataset_not_found")
 
 
 def test_list_is_newest_first_and_paged(client, ctx, auth):
     dataset = chat_dataset(client, ctx, auth, 6)
     ids = [create(client, auth, dataset=dataset, models=[MODEL])["id"] for _ in range(3)]
     first = client.get("/v1/evaluations?limit=2", headers=auth).json()
-    assert [e["id"] for e in first["data"]] == ids[::-1][:2] and first["has_more"]
+    assert [e["id"] for e in first["data"]] == ids[::-1][:2]
+    assert first["has_more"]
     rest = client.get(f"/v1/evaluations?limit=2&after={first['last_id']}", headers=auth).json()
-    assert [e["id"] for e in rest["data"]] == [ids[0]] and not rest["has_more"]
+    assert [e["id"] for e in rest["data"]] == [ids[0]]
+    assert not rest["has_more"]
     shown = first["data"][0]
-    assert shown["object"] == "evaluation" and shown["status"] == "queued"
-    assert shown["progress"] == {"done": 0, "total": None} and "project_id" not in shown
+    assert shown["object"] == "evaluation"
+    assert shown["status"] == "queued"
+    assert shown["progress"] == {"done": 0, "total": None}
+    assert "project_id" not in shown
 
 
 def test_default_scoring_is_label_for_labels_and_normalized_for_free_text(client, ctx, auth):
@@ -115,7 +119,8 @@ def test_predictions_filter_page_and_csv(client, ctx, auth, tuned):
     created = create(client, auth, dataset=tuned["dataset"], job=tuned["job"]["id"],
                      max_examples=12, max_tokens=10)
     evaluation = finish(client, ctx, auth, created["id"])
-    assert evaluation["status"] == "succeeded" and evaluation["progress"]["total"] == 24
+    assert evaluation["status"] == "succeeded"
+    assert evaluation["progress"]["total"] == 24
     tuned_model, base = evaluation["models"]
 
     every = all_predictions(client, auth, created["id"])
@@ -134,7 +139,8 @@ def test_predictions_filter_page_and_csv(client, ctx, auth, tuned):
 
     right = all_predictions(client, auth, created["id"], "&correct=true")
     wrong = all_predictions(client, auth, created["id"], "&correct=false")
-    assert all(p["correct"] for p in right) and not any(p["correct"] for p in wrong)
+    assert all(p["correct"] for p in right)
+    assert not any(p["correct"] for p in wrong)
     assert len(right) + len(wrong) == 24
     assert len(right) == round(12 * sum(evaluation["results"][m]["accuracy"]
                                         for m in (tuned_model, base)))
@@ -144,9 +150,10 @@ def test_predictions_filter_page_and_csv(client, ctx, auth, tuned):
 
     page = client.get(f"/v1/evaluations/{created['id']}/predictions?limit=5",
                       headers=auth).json()
-    assert page["has_more"] and page["last_id"] == page["data"][-1]["id"]
+    assert page["has_more"]
+    assert page["last_id"] == page["data"][-1]["id"]
     bad = client.get(f"/v1/evaluations/{created['id']}/predictions?after=nope", headers=auth)
-    assert bad.status_code == 422 and bad.json()["code"] == "invalid_cursor"
+    problem(bad, 422, "invalid_cursor")
 
     response = client.get(f"/v1/evaluations/{created['id']}/predictions?format=csv"
                           "&correct=false", headers=auth)
@@ -165,7 +172,7 @@ def test_predictions_filter_page_and_csv(client, ctx, auth, tuned):
 def test_a_dataset_under_evaluation_cannot_be_deleted_until_it_ends(client, ctx, auth, tuned):
     created = create(client, auth, dataset=tuned["dataset"], models=[tuned["model"]])
     refused = client.delete(f"/v1/datasets/{tuned['dataset']}", headers=auth)
-    assert refused.status_code == 409 and refused.json()["code"] == "dataset_in_use"
+    problem(refused, 409, "dataset_in_use")
     assert created["id"] in refused.json()["detail"]
     assert client.get(f"/v1/datasets/{tuned['dataset']}", headers=auth).status_code == 200
     assert finish(client, ctx, auth, created["id"])["status"] == "succeeded"

@@ -18,7 +18,9 @@ def test_the_prompt_stops_before_the_last_assistant_message_which_is_the_truth()
                 {"role": "assistant", "content": "Positive", "weight": 1},
                 {"role": "user", "content": "thanks"}]
     example = parse(7, line(messages))
-    assert example is not None and example.index == 7 and example.truth == "Positive"
+    assert example is not None
+    assert example.index == 7
+    assert example.truth == "Positive"
     assert example.messages == [{"role": "system", "content": "Classify."},
                                 {"role": "user", "content": "a"},
                                 {"role": "assistant", "content": "first"},
@@ -40,7 +42,8 @@ def test_content_parts_are_joined_and_tools_are_sent():
                              {"role": "assistant", "content": [{"type": "text", "text": "Po"},
                                                                {"type": "text", "text": "s"}]}],
                             tools=tools))
-    assert example is not None and example.truth == "Pos"
+    assert example is not None
+    assert example.truth == "Pos"
     body = chat_request("m", example, 0.0, 5)
     assert body == {"model": "m", "messages": [{"role": "user", "content": "q"}],
                     "temperature": 0.0, "max_tokens": 5, "tools": tools}

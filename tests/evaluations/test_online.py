@@ -9,20 +9,13 @@ from service.datasets.pricing import load_prices
 from service.evaluations import service
 from service.evaluations.scoring import normalize
 from service.store import keys
-from tests.conftest import ROOT
 from tests.datagen import LEVELS, SYSTEM, USER_TEMPLATE, reflections_csv
-from tests.evaluations.conftest import (
-    all_predictions,
-    create,
-    finish,
-    get,
-    set_faults,
-    stats,
-    succeeded_job,
-    work,
-    worker_env,
-)
 from tests.factories import ready_dataset, wait_until
+from tests.support.api import problem
+from tests.support.emulator import set_faults, stats
+from tests.support.env import ROOT, worker_env
+from tests.support.evaluations import all_predictions, create, finish, get, succeeded_job, work
+from tests.support.workers import die_at
 
 CONVERT = {"name": "reflections-chat", "system": SYSTEM, "user": USER_TEMPLATE,
            "assistant": "{Final}", "value_maps": {"Final": LEVELS}, "on_empty": "skip"}
@@ -45,8 +38,10 @@ def test_csv_to_job_to_evaluation_the_fine_tuned_model_wins(client, ctx, auth, e
 
     created = create(client, auth, dataset=parts["test"]["id"], job=job["id"], max_tokens=10)
     tuned, base = job["fine_tuned_model"], job["model"]
-    assert created["status"] == "queued" and created["models"] == [tuned, base]
-    assert created["scoring"] == "label" and created["mode"] == "online"
+    assert created["status"] == "queued"
+    assert created["models"] == [tuned, base]
+    assert created["scoring"] == "label"
+    assert created["mode"] == "online"
     evaluation = finish(client, ctx, auth, created["id"])
 
     assert evaluation["status"] == "succeeded", evaluation
@@ -66,7 +61,8 @@ def test_csv_to_job_to_evaluation_the_fine_tuned_model_wins(client, ctx, auth, e
         support = {label: s["support"] for label, s in results[model]["per_label"].items()
                    if s["support"]}
         assert support == expected_support
-        assert results[model]["prompt_tokens"] > 0 and results[model]["mean_latency_ms"] > 0
+        assert results[model]["prompt_tokens"] > 0
+        assert results[model]["mean_latency_ms"] > 0
     prices = load_prices(ctx.settings.price_table)
     assert results[tuned]["cost_usd"] == prices.inference_cost(
         tuned, results[tuned]["prompt_tokens"], results[tuned]["completion_tokens"])
@@ -94,14 +90,11 @@ def test_worker_killed_mid_evaluation_resumes_without_asking_again(client, ctx, 
                                                                   emulator, settings):
     created = create(client, auth, dataset=tuned["dataset"], job=tuned["job"]["id"],
                      concurrency=1)
-    env = worker_env(settings, emulator, FTM_FAULT_POINTS='["evaluation.after_some"]',
-                     FTM_EVALUATION_LOCK_SECONDS="4")
-    worker = subprocess.run([sys.executable, "-m", "worker", "--burst"], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=120, check=False)
-    assert worker.returncode == 0, worker.stderr[-2000:]
-    assert ctx.redis.get("ftm:fault:evaluation.after_some") == b"1"
+    die_at(ctx, worker_env(settings, emulator, FTM_EVALUATION_LOCK_SECONDS="4"),
+           "evaluation.after_some")
     crashed = get(client, auth, created["id"])
-    assert crashed["status"] == "running" and crashed["progress"] == {"done": 10, "total": 60}
+    assert crashed["status"] == "running"
+    assert crashed["progress"] == {"done": 10, "total": 60}
     assert stats(emulator)["chat_completions"]["total"] == 10
 
     evaluation = finish(client, ctx, auth, created["id"])
@@ -116,10 +109,12 @@ def test_every_request_failing_fails_the_evaluation(client, ctx, auth, tuned, em
     created = create(client, auth, dataset=tuned["dataset"], models=[tuned["model"]],
                      max_examples=5)
     evaluation = finish(client, ctx, auth, created["id"])
-    assert evaluation["status"] == "failed" and evaluation["results"] is None
+    assert evaluation["status"] == "failed"
+    assert evaluation["results"] is None
     assert evaluation["error"]["code"] == "provider_unavailable"
     predictions = all_predictions(client, auth, created["id"])
-    assert len(predictions) == 5 and all(p["invalid"] and p["error"] for p in predictions)
+    assert len(predictions) == 5
+    assert all(p["invalid"] and p["error"] for p in predictions)
 
 
 def test_completion_sends_the_evaluation_completed_webhook(client, ctx, auth, tuned, emulator):
@@ -129,7 +124,8 @@ def test_completion_sends_the_evaluation_completed_webhook(client, ctx, auth, tu
                      max_examples=6)
     evaluation = finish(client, ctx, auth, created["id"])
     assert evaluation["status"] == "succeeded"
-    assert evaluation["comparison"] is None and evaluation["progress"]["total"] == 6
+    assert evaluation["comparison"] is None
+    assert evaluation["progress"]["total"] == 6
     deliveries = client.get(f"/v1/webhooks/{hook['id']}/deliveries", headers=auth).json()
     assert [d["event_type"] for d in deliveries["data"]] == ["evaluation.completed"]
 
@@ -144,7 +140,8 @@ def test_cancel_stops_a_running_evaluation(client, ctx, auth, tuned, emulator, s
     try:
         wait_until(lambda: get(client, auth, created["id"])["progress"]["done"] >= 3)
         response = client.post(f"/v1/evaluations/{created['id']}/cancel", headers=auth)
-        assert response.status_code == 202 and response.json()["status"] == "cancelled"
+        assert response.status_code == 202
+        assert response.json()["status"] == "cancelled"
         assert worker.wait(60) == 0
     finally:
         worker.kill()
@@ -152,16 +149,19 @@ def test_cancel_stops_a_running_evaluation(client, ctx, auth, tuned, emulator, s
     assert 3 <= asked < 60
     work(ctx)
     final = get(client, auth, created["id"])
-    assert final["status"] == "cancelled" and final["finished_at"] is not None
-    assert final["results"] is None and stats(emulator)["chat_completions"]["total"] == asked
+    assert final["status"] == "cancelled"
+    assert final["finished_at"] is not None
+    assert final["results"] is None
+    assert stats(emulator)["chat_completions"]["total"] == asked
     again = client.post(f"/v1/evaluations/{created['id']}/cancel", headers=auth)
-    assert again.status_code == 409 and again.json()["code"] == "invalid_evaluation_state"
+    problem(again, 409, "invalid_evaluation_state")
 
 
 def test_cancel_before_it_runs_asks_nothing(client, ctx, auth, tuned, emulator):
     created = create(client, auth, dataset=tuned["dataset"], models=[tuned["model"]])
     response = client.post(f"/v1/evaluations/{created['id']}/cancel", headers=auth)
-    assert response.status_code == 202 and response.json()["status"] == "cancelled"
+    assert response.status_code == 202
+    assert response.json()["status"] == "cancelled"
     work(ctx)
     assert get(client, auth, created["id"])["status"] == "cancelled"
     assert stats(emulator)["chat_completions"]["total"] == 0

@@ -7,13 +7,12 @@ import httpx
 import pytest
 
 from tests.factories import chat_lines, run_tasks
-from tests.faults.test_upload_kill import Api, apis, new_key  # noqa: F401 - apis is a fixture
-
-MODEL = "gpt-4o-mini-2024-07-18"
+from tests.support.env import MODEL
+from tests.support.processes import Api, new_key
 
 
 def test_a_job_recorded_just_before_the_api_died_is_replayed_not_created_again(settings, ctx,
-                                                                                apis):  # noqa: F811
+                                                                                apis):
     apis.append(api := Api(settings, FTM_FAULT_POINTS='["jobs.create.recorded"]'))
     auth = new_key(api)
     dataset = httpx.post(f"{api.url}/v1/datasets", headers=auth,

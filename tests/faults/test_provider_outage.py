@@ -5,15 +5,14 @@ provider job each and no event recorded twice."""
 import time
 from collections import Counter
 
-import httpx
 import openai
 import pytest
 
-from tests.conftest import EMULATOR_KEY
 from tests.factories import chat_dataset, wait_until
-from tests.jobs.test_follow import admin
-from tests.jobs.test_launch import create_job, status_of
-from tests.worker.processes import start_worker, stop_worker, worker_env
+from tests.support.api import all_events, create_job, status_of
+from tests.support.emulator import admin, read
+from tests.support.env import EMULATOR_KEY, TERMINAL
+from tests.support.workers import start_worker, stop_worker, syncing_worker_env
 
 MAX_RETRIES = 2
 DOWN = {"error_fraction": 1.0, "error_status": 503, "retry_after_ms": 10}
@@ -28,7 +27,7 @@ def settings_overrides(settings_overrides):
 @pytest.fixture
 def worker(settings, emulator, tmp_path):
     log = tmp_path / "worker.log"
-    env = worker_env(settings, emulator, FTM_OPENAI_MAX_RETRIES=str(MAX_RETRIES),
+    env = syncing_worker_env(settings, emulator, FTM_OPENAI_MAX_RETRIES=str(MAX_RETRIES),
                      FTM_OPENAI_RETRY_BASE_SECONDS="0.01", FTM_PROVIDER_RETRY_SECONDS="0.5",
                      FTM_SYNC_INTERVAL_RUNNING_SECONDS="0.2",
                      FTM_SYNC_INTERVAL_QUEUED_SECONDS="0.2")
@@ -37,30 +36,15 @@ def worker(settings, emulator, tmp_path):
     stop_worker(process)  # never left behind to take the next tests' tasks
 
 
-def emulator_get(emulator: str, path: str, **params: object) -> list[dict]:
-    answer = httpx.get(emulator.removesuffix("/v1") + f"/__emulator/{path}", params=params)
-    return answer.raise_for_status().json()["data"]
-
-
 def refused_since(emulator: str, start: int, path: str) -> int:
     """How many requests under path the emulator failed, counting from request number start."""
-    log = emulator_get(emulator, "requests", limit=100_000)[start:]
+    log = read(emulator, "requests", limit=100_000)["data"][start:]
     return sum(1 for r in log if r["fault"] and r["path"].startswith(path))
 
 
 def provider_job(emulator: str, job_id: str) -> dict | None:
-    mine = [j for j in emulator_get(emulator, "jobs") if j["metadata"].get("ftm_job_id") == job_id]
+    mine = [j for j in read(emulator, "jobs")["data"] if j["metadata"].get("ftm_job_id") == job_id]
     return mine[0] if mine else None
-
-
-def all_events(client, auth, job_id: str) -> list[dict]:
-    found, after = [], ""
-    while True:
-        page = client.get(f"/v1/jobs/{job_id}/events?limit=100{after}", headers=auth).json()
-        found += page["data"]
-        if not page["has_more"]:
-            return found
-        after = f"&after={page['last_id']}"
 
 
 def test_jobs_in_every_phase_wait_out_a_provider_outage(client, ctx, auth, emulator, worker):
@@ -74,7 +58,7 @@ def test_jobs_in_every_phase_wait_out_a_provider_outage(client, ctx, auth, emula
     queued = create_job(client, auth, train, suffix="queued")["id"]
     wait_until(lambda: status_of(client, auth, queued)["provider"]["job_id"], timeout=120)
 
-    start = len(emulator_get(emulator, "requests", limit=100_000))
+    start = len(read(emulator, "requests", limit=100_000)["data"])
     admin(emulator, "faults", DOWN)
     went_down = time.monotonic()
     launching = create_job(client, auth, train, suffix="launching")["id"]
@@ -85,7 +69,7 @@ def test_jobs_in_every_phase_wait_out_a_provider_outage(client, ctx, auth, emula
         wait_until(lambda path=path: refused_since(emulator, start, path) >= 2 * budget + 1,
                    timeout=240, every=0.5)
     print(f"provider down {time.monotonic() - went_down:.1f} s: "
-          f"{len(emulator_get(emulator, 'requests', limit=100_000)) - start} requests refused")
+          f"{len(read(emulator, 'requests', limit=100_000)['data']) - start} requests refused")
     during = {job: status_of(client, auth, job)["status"] for job in (running, queued, launching)}
     admin(emulator, "faults", {"error_fraction": 0.0})
     for job in (running, queued):
@@ -93,7 +77,7 @@ def test_jobs_in_every_phase_wait_out_a_provider_outage(client, ctx, auth, emula
 
     def finished():
         found = [status_of(client, auth, job) for job in (running, queued, launching)]
-        return found if all(j["status"] in ("succeeded", "failed", "cancelled") for j in found) \
+        return found if all(j["status"] in TERMINAL for j in found) \
             else None
 
     final = wait_until(finished, timeout=300, every=0.5)
@@ -102,7 +86,7 @@ def test_jobs_in_every_phase_wait_out_a_provider_outage(client, ctx, auth, emula
     assert during[launching] in ("pending", "preparing")
     assert [j["status"] for j in final] == ["succeeded"] * 3, [j["error"] for j in final]
 
-    tags = Counter(j["metadata"].get("ftm_job_id") for j in emulator_get(emulator, "jobs"))
+    tags = Counter(j["metadata"].get("ftm_job_id") for j in read(emulator, "jobs")["data"])
     assert {job: tags[job] for job in (running, queued, launching)} == {
         running: 1, queued: 1, launching: 1}
     remote = openai.OpenAI(base_url=emulator, api_key=EMULATOR_KEY, max_retries=5)

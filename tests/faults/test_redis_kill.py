@@ -11,13 +11,13 @@ import httpx
 import pytest
 
 from service.context import build_context
-from tests.conftest import ADMIN_KEY, OwnRedis, make_settings
 from tests.factories import chat_lines, run_tasks, wait_until
-from tests.faults.conftest import serve_in_thread
+from tests.support.env import ADMIN_KEY, MODEL, make_settings
+from tests.support.redis_servers import OwnRedis
+from tests.support.servers import serving
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
 CLIENTS = 4
-MODEL = "gpt-4o-mini-2024-07-18"
 
 
 @dataclass
@@ -52,10 +52,8 @@ def api(own_redis: OwnRedis, tmp_path: Path) -> Iterator[tuple[str, object]]:
     from service.api.app import create_app
 
     settings = make_settings(own_redis.url, tmp_path / "data", rate_limit_per_minute=1_000_000)
-    server, thread, url = serve_in_thread(create_app(settings))
-    yield url, settings
-    server.should_exit = True
-    thread.join(10)
+    with serving(create_app(settings)) as url:
+        yield url, settings
 
 
 def writer(url: str, project_id: str, auth: dict[str, str], dataset_id: str, n: int,
@@ -103,21 +101,24 @@ def check_acknowledged(http: httpx.Client, auth: dict[str, str], ledger: Ledger,
     for kind, answer, sent in ledger.acked:
         if kind == "dataset":
             found = http.get(f"/v1/datasets/{answer['id']}", headers=auth)
-            assert found.status_code == 200 and answer["id"] in datasets, answer
+            assert found.status_code == 200, answer
+            assert answer["id"] in datasets, answer
             assert (found.json()["sha256"], found.json()["bytes"]) == (
                 answer["sha256"], answer["bytes"])
             assert http.get(f"/v1/datasets/{answer['id']}/content", headers=auth).content == sent
             assert answer["id"] in validations  # its validation will run
         elif kind == "job":
             found = http.get(f"/v1/jobs/{answer['id']}", headers=auth)
-            assert found.status_code == 200 and answer["id"] in jobs, answer
+            assert found.status_code == 200, answer
+            assert answer["id"] in jobs, answer
             assert found.json()["training_dataset"] == dataset_id
             assert found.json()["suffix"] == answer["suffix"]
             events = http.get(f"/v1/jobs/{answer['id']}/events", headers=auth).json()["data"]
             assert events[0]["data"] == {"from": None, "to": "pending"}, events
         elif kind == "webhook":
             found = http.get(f"/v1/webhooks/{answer['id']}", headers=auth)
-            assert found.status_code == 200 and found.json()["url"] == sent, answer
+            assert found.status_code == 200, answer
+            assert found.json()["url"] == sent, answer
             assert answer["id"] in webhooks
         else:
             own = {"Authorization": f"Bearer {answer['key']}"}

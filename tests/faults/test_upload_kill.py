@@ -2,10 +2,7 @@
 dataset answers as existing with a partial file, and none is left in `processing` for good.
 (Removing the partial file on disk is the storage sweep's work, not checked here.)"""
 
-import os
 import signal
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,61 +10,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from devtools.redis_server import free_port
 from service.datasets.models import Dataset
-from tests.conftest import ADMIN_KEY, ROOT
 from tests.factories import chat_lines, run_tasks, wait_until
+from tests.support.processes import Api, new_key
 
-ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
 BOUNDARY = "ftmtestboundary0123456789"
 LINES = chat_lines(2000).encode()
-
-
-class Api:
-    """The API as its own process, so a test can kill it."""
-
-    def __init__(self, settings: object, **env: str) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "service.api.app:create_app", "--factory",
-             "--host", "127.0.0.1", "--port", str(self.port), "--no-access-log"], cwd=ROOT,
-            env={**os.environ, "FTM_REDIS_URL": settings.redis_url,  # type: ignore[attr-defined]
-                 "FTM_DATA_DIR": str(settings.data_dir),  # type: ignore[attr-defined]
-                 "FTM_ADMIN_KEY": ADMIN_KEY, "FTM_LOG_LEVEL": "WARNING", **env},
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_until(self.answers, timeout=60, every=0.1)
-
-    def answers(self) -> bool:
-        assert self.process.poll() is None, "the API exited"
-        try:
-            return httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    def kill(self) -> None:
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(10)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(10)
-
-
-@pytest.fixture
-def apis(settings) -> Iterator[list[Api]]:
-    started: list[Api] = []
-    yield started
-    for api in started:
-        api.stop()
-
-
-def new_key(api: Api) -> dict[str, str]:
-    project = httpx.post(f"{api.url}/v1/admin/projects", headers=ADMIN, json={"name": "p"}).json()
-    key = httpx.post(f"{api.url}/v1/admin/projects/{project['id']}/keys", headers=ADMIN,
-                     json={}).json()
-    return {"Authorization": f"Bearer {key['key']}"}
 
 
 def multipart(chunks: int, sent: threading.Event, hold: threading.Event) -> Iterator[bytes]:
@@ -138,5 +86,6 @@ def test_an_upload_recorded_just_before_the_api_died_is_validated_and_replayed(s
     assert [(d["status"], d["bytes"]) for d in found] == [("ready", len(LINES))]
     again = httpx.post(f"{api.url}/v1/datasets", headers=auth, files={"file": ("d.jsonl", LINES)})
     assert again.status_code == 201, again.text  # the client's retry gets the first answer
-    assert again.headers["Idempotent-Replayed"] == "true" and again.json()["id"] == found[0]["id"]
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json()["id"] == found[0]["id"]
     assert len(datasets_seen(api, auth)) == 1

@@ -4,65 +4,33 @@ gets every event on its first attempt, and the hanging one does not cost a timeo
 
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from service.webhooks.service import notify
-from tests.conftest import new_project_key
-from tests.worker.test_webhook_delivery import deliveries, new_webhook, run_tasks
+from tests.support.api import new_project_key
+from tests.support.webhooks import Receiver, deliveries, new_webhook, run_until_idle
 
 EVENTS = 3
 ATTEMPTS = 2
 
 
-class Receivers:
-    """Three receivers, each on its own port (a receiver rests by host and port): "hang" never
-    answers in time, "error" answers 500, "ok" answers 204. `arrivals` names each request's
-    receiver, in the order they came in."""
-
-    def __init__(self) -> None:
-        self.arrivals: list[str] = []
-        self.lock, self.release = threading.Lock(), threading.Event()
-        self.ports: dict[str, int] = {}
-
-    def url(self, name: str) -> str:
-        return f"http://127.0.0.1:{self.ports[name]}/hook"
-
-    def count(self, name: str) -> int:
-        return self.arrivals.count(name)
-
-
-def serve(state: Receivers, name: str) -> ThreadingHTTPServer:
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("content-length", 0)))
-            with state.lock:
-                state.arrivals.append(name)
-            if name == "hang":
-                state.release.wait(60)
-            self.send_response(500 if name == "error" else 204)
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    state.ports[name] = server.server_address[1]
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
-
-
 @pytest.fixture
-def receivers() -> Iterator[Receivers]:
-    state = Receivers()
-    servers = [serve(state, name) for name in ("hang", "error", "ok")]
-    yield state
-    state.release.set()
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+def receivers() -> Iterator[dict[str, Receiver]]:
+    """Three receivers, each on its own port (a receiver rests by host and port): "hang" never
+    answers in time, "error" answers 500, "ok" answers 204."""
+    made = {"hang": Receiver(), "error": Receiver(status=500), "ok": Receiver()}
+    made["hang"].hold = threading.Event()
+    yield made
+    for receiver in made.values():
+        receiver.close()
+
+
+def arrivals(receivers: dict[str, Receiver]) -> list[str]:
+    """Each request's receiver, in the order they came in."""
+    timed = [(request.arrived, name) for name, receiver in receivers.items()
+             for request in receiver.requests]
+    return [name for _, name in sorted(timed)]
 
 
 @pytest.fixture
@@ -73,16 +41,18 @@ def settings_overrides() -> dict[str, object]:
 
 def test_hanging_and_failing_receivers_never_hold_up_a_healthy_one(client, ctx, receivers):
     project_id, auth = new_project_key(client, "hooks")
-    hooks = {path: new_webhook(client, auth, receivers.url(path))["id"]
-             for path in ("hang", "error", "ok")}
+    hooks = {path: new_webhook(client, auth, receiver.url())["id"]
+             for path, receiver in receivers.items()}
     for n in range(EVENTS):
         notify(ctx, project_id, "job.succeeded", {"job": {"id": f"job_{n}", "object": "job"}})
-    run_tasks(ctx, timeout=120)
+    run_until_idle(ctx, timeout=120)
 
-    ok_done = [i for i, path in enumerate(receivers.arrivals) if path == "ok"][-1]
-    assert receivers.count("ok") == EVENTS
-    assert receivers.arrivals[:ok_done].count("hang") == 1, receivers.arrivals
-    assert receivers.count("hang") == receivers.count("error") == EVENTS * ATTEMPTS
+    order = arrivals(receivers)
+    ok_done = [i for i, path in enumerate(order) if path == "ok"][-1]
+    assert len(receivers["ok"].requests) == EVENTS
+    assert order[:ok_done].count("hang") == 1, order
+    assert len(receivers["hang"].requests) == EVENTS * ATTEMPTS
+    assert len(receivers["error"].requests) == EVENTS * ATTEMPTS
 
     found = {path: deliveries(client, auth, hook) for path, hook in hooks.items()}
     assert [(d["status"], d["attempts"]) for d in found["ok"]] == [("succeeded", 1)] * EVENTS

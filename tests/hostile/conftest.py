@@ -5,24 +5,12 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.api.test_dataset_bad_input import service_keys, stored_files
+from tests.support.uploads import service_keys, stored_files
 
 
 @pytest.fixture
 def settings_overrides() -> dict[str, object]:
     return {"rate_limit_per_minute": 100_000}
-
-
-def problem(response, status: int, code: str | None = None) -> dict:
-    """The answer is a problem+json of that status (and code)."""
-    assert response.status_code == status, response.text[:500]
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body = response.json()
-    assert body["status"] == status and body["detail"]
-    assert body["code"] and body["code"].replace("_", "").isalnum() and body["code"].islower()
-    if code is not None:
-        assert body["code"] == code, body
-    return body
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tests.hostile.conftest import problem
+from tests.support.api import problem
 
 JOBS = "/v1/jobs"
 

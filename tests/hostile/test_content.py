@@ -5,9 +5,9 @@ import json
 import pytest
 
 from service.spreadsheet import safe_cell
-from tests.api.test_dataset_bad_input import stored_files
 from tests.factories import ready_dataset, run_tasks, upload
-from tests.hostile.conftest import problem
+from tests.support.api import problem
+from tests.support.uploads import stored_files
 
 TABLE = "Question,Answer\n" + "".join(f"q{i},a{i}\n" for i in range(12))
 

@@ -6,18 +6,17 @@ import json
 
 import pytest
 
-from tests.conftest import EMULATOR_KEY
-from tests.evaluations.conftest import MODEL, create, finish
 from tests.factories import ready_dataset
+from tests.support.env import MODEL, emulator_settings
+from tests.support.evaluations import create, finish
 
 FORMULAS = ["=1+1", "+SUM(A1:A9)", "-2+3", "@cmd", "=HYPERLINK(\"http://x\")", "\t=1"]
 
 
 @pytest.fixture
 def settings_overrides(emulator) -> dict[str, object]:
-    return {"openai_base_url": emulator, "openai_api_key": EMULATOR_KEY,
-            "openai_retry_base_seconds": 0.01, "openai_requests_per_minute": 60_000,
-            "rate_limit_per_minute": 100_000}
+    return emulator_settings(emulator, openai_requests_per_minute=60_000,
+                             rate_limit_per_minute=100_000)
 
 
 def formula_chat(n: int) -> str:

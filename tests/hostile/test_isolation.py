@@ -8,18 +8,17 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import ADMIN_KEY, EMULATOR_KEY, new_project_key
-from tests.evaluations.conftest import MODEL, create, finish, succeeded_job
 from tests.factories import chat_dataset, run_tasks
+from tests.support.api import new_project_key
+from tests.support.env import ADMIN_KEY, EMULATOR_KEY, MODEL, emulator_settings
+from tests.support.evaluations import create, finish, succeeded_job
 
 
 @pytest.fixture
 def settings_overrides(emulator) -> dict[str, object]:
-    return {"openai_base_url": emulator, "openai_api_key": EMULATOR_KEY,
-            "openai_retry_base_seconds": 0.01, "sync_interval_running_seconds": 0.05,
-            "sync_interval_queued_seconds": 0.05, "evaluation_batch_poll_seconds": 0.1,
-            "openai_requests_per_minute": 60_000, "rate_limit_per_minute": 100_000,
-            "log_level": "INFO"}
+    return emulator_settings(emulator, evaluation_batch_poll_seconds=0.1,
+                             openai_requests_per_minute=60_000, rate_limit_per_minute=100_000,
+                             log_level="INFO")
 
 
 @pytest.fixture
@@ -187,9 +186,11 @@ def test_no_secret_in_any_response_log_event_or_redis_value(capsys, client, ctx,
     # capsys first: it captures from before the journey, the worker's tasks included
     secrets = [EMULATOR_KEY, auth["Authorization"].removeprefix("Bearer "), ADMIN_KEY]
     events = client.get(f"/v1/jobs/{owned['job']}/events?limit=100", headers=auth)
-    assert events.status_code == 200 and events.json()["data"]
+    assert events.status_code == 200
+    assert events.json()["data"]
     stream = client.get(f"/v1/jobs/{owned['job']}/events/stream", headers=auth)
-    assert stream.status_code == 200 and "event: end" in stream.text
+    assert stream.status_code == 200
+    assert "event: end" in stream.text
     for route in ("/v1/datasets", "/v1/jobs", "/v1/models", "/v1/webhooks", "/metrics",
                   f"/v1/webhooks/{owned['webhook']}/deliveries", "/openapi.json"):
         client.get(route, headers=auth)
@@ -205,6 +206,7 @@ def test_no_secret_in_any_response_log_event_or_redis_value(capsys, client, ctx,
     stored = redis_dump(redis_client)
     assert len(stored) > 1000
     for secret in secrets + [owned["webhook_secret"]]:
-        assert secret not in logged.out and secret not in logged.err, secret[:6]
+        assert secret not in logged.out, secret[:6]
+        assert secret not in logged.err, secret[:6]
     for secret in secrets:
         assert secret.encode() not in stored, secret[:6]

@@ -2,9 +2,9 @@
 
 import pytest
 
-from tests.api.test_dataset_bad_input import multipart, post_raw, stored_files
 from tests.factories import chat_lines, run_tasks, upload
-from tests.hostile.conftest import problem
+from tests.support.api import problem
+from tests.support.uploads import multipart, post_raw, stored_files
 
 CONTENT = chat_lines(5).encode()
 
@@ -19,15 +19,20 @@ def test_path_traversal_in_the_file_name_stays_inside_the_data_dir(client, ctx, 
     assert response.status_code in (201, 422), response.text
     root = settings.data_dir.resolve()
     assert all(path.resolve().is_relative_to(root) for path in stored_files(settings))
-    assert not (tmp_path / "etc").exists() and not (root.parent / "b.jsonl").exists()
+    assert not (tmp_path / "etc").exists()
+    assert not (root.parent / "b.jsonl").exists()
     if response.status_code == 201:
         dataset = response.json()
         run_tasks(ctx)
         content = client.get(f"/v1/datasets/{dataset['id']}/content", headers=auth)
-        assert content.status_code == 200 and content.content == CONTENT
+        assert content.status_code == 200
+        assert content.content == CONTENT
         disposition = content.headers["content-disposition"]
-        assert "/" not in disposition and "\\" not in disposition and ".." not in disposition
-        assert dataset["filename"] not in ("", ".", "..") and "/" not in dataset["filename"]
+        assert "/" not in disposition
+        assert "\\" not in disposition
+        assert ".." not in disposition
+        assert dataset["filename"] not in ("", ".", "..")
+        assert "/" not in dataset["filename"]
     else:
         problem(response, 422)
 
@@ -50,9 +55,11 @@ def test_crlf_in_names_never_reaches_a_header_or_a_log_line(client, ctx, auth, c
     run_tasks(ctx)
     content = client.get(f"/v1/datasets/{dataset['id']}/content", headers=auth)
     assert content.status_code == 200
-    assert "set-cookie" not in content.headers and "x-injected" not in content.headers
+    assert "set-cookie" not in content.headers
+    assert "x-injected" not in content.headers
     for value in content.headers.values():
-        assert "\r" not in value and "\n" not in value
+        assert "\r" not in value
+        assert "\n" not in value
     for line in capsys.readouterr().out.splitlines():
         assert not line.startswith(("Set-Cookie", "X-Injected"))
 

@@ -8,8 +8,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.api.test_dataset_bad_input import BOUNDARY, MULTIPART, multipart, stored_files
 from tests.factories import chat_lines
+from tests.support.uploads import BOUNDARY, MULTIPART, multipart, stored_files
 
 
 @pytest.fixture
@@ -126,7 +126,8 @@ def test_trickled_upload_is_timed_out_and_nothing_stored(live_url, auth, setting
                 pass
             refused = at
             break
-        assert refused is not None and refused < len(body) - 1, "the trickle was not cut off"
+        assert refused is not None, "the trickle was not cut off"
+        assert refused < len(body) - 1, "the trickle was not cut off"
         sock.settimeout(20)
         problem_of(*answer(sock), 408, "request_timeout")
     assert stored_files(settings) == []
@@ -163,7 +164,8 @@ def test_waiting_for_a_disconnect_after_the_body_is_not_timed_out(settings):
         return [await receive(), await receive()]
 
     first, second = asyncio.run(read_all())
-    assert first["body"] == b"{}" and second["type"] == "http.disconnect"
+    assert first["body"] == b"{}"
+    assert second["type"] == "http.disconnect"
 
 
 def test_a_stalled_body_is_timed_out_by_pace(settings):

@@ -1,12 +1,11 @@
 """POST /v1/jobs refuses everything a user can get wrong before any money is spent."""
 
-import httpx
 import pytest
 
-from tests.conftest import new_project_key
 from tests.factories import chat_dataset, ready_dataset, upload
-
-MODEL = "gpt-4o-mini-2024-07-18"
+from tests.support.api import new_project_key, problem
+from tests.support.emulator import stats
+from tests.support.env import MODEL
 
 
 @pytest.fixture
@@ -19,7 +18,7 @@ def post(client, auth, **body):
 
 
 def provider_jobs(emulator):
-    return httpx.get(emulator.removesuffix("/v1") + "/__emulator/stats").json()["jobs"]["total"]
+    return stats(emulator)["jobs"]["total"]
 
 
 def test_dry_run_prices_and_creates_nothing(client, auth, train, emulator, redis_client):
@@ -30,7 +29,8 @@ def test_dry_run_prices_and_creates_nothing(client, auth, train, emulator, redis
     assert body["estimate"]["n_epochs"] == 2
     assert body["estimate"]["billing_tokens"] == body["report"]["estimate"]["tokens_per_epoch"] * 2
     request = body["provider_request"]
-    assert request["model"] == MODEL and request["suffix"] == "x"
+    assert request["model"] == MODEL
+    assert request["suffix"] == "x"
     assert request["method"] == {"type": "supervised",
                                  "supervised": {"hyperparameters": {"n_epochs": 2}}}
     assert client.get("/v1/jobs", headers=auth).json()["data"] == []
@@ -43,7 +43,8 @@ def test_idempotent_create_replays_one_job(client, auth, train):
     first = client.post("/v1/jobs", headers=headers, json=body)
     again = client.post("/v1/jobs", headers=headers, json=body)
     assert first.status_code == again.status_code == 202
-    assert first.json()["id"] == again.json()["id"] and again.headers["idempotent-replayed"] == "true"
+    assert first.json()["id"] == again.json()["id"]
+    assert again.headers["idempotent-replayed"] == "true"
     assert len(client.get("/v1/jobs", headers=auth).json()["data"]) == 1
 
 
@@ -61,11 +62,9 @@ def test_idempotent_create_replays_one_job(client, auth, train):
 ])
 def test_bad_job_requests_are_refused(client, auth, train, emulator, body, status, code, field):
     response = post(client, auth, **{"training_dataset": train, **body})
-    assert response.status_code == status, response.text
-    problem = response.json()
-    assert problem["code"] == code
+    refused = problem(response, status, code)
     if field:
-        assert field in [e["field"] for e in problem.get("errors", [])], problem
+        assert field in [e["field"] for e in refused.get("errors", [])], refused
     assert client.get("/v1/jobs", headers=auth).json()["data"] == []
     assert provider_jobs(emulator) == 0
 
@@ -73,30 +72,31 @@ def test_bad_job_requests_are_refused(client, auth, train, emulator, body, statu
 def test_dataset_still_processing_is_409(client, auth):
     created = upload(client, auth, "\n".join(['{"messages": []}'] * 3)).json()
     response = post(client, auth, training_dataset=created["id"])
-    assert response.status_code == 409 and response.json()["code"] == "dataset_not_ready"
+    problem(response, 409, "dataset_not_ready")
 
 
 def test_invalid_dataset_is_409_naming_the_problem(client, ctx, auth):
     bad = ready_dataset(client, ctx, auth, '{"messages": [{"role": "user", "content": "hi"}]}\n')
     assert bad["status"] == "invalid"
     response = post(client, auth, training_dataset=bad["id"])
-    assert response.status_code == 409 and "invalid" in response.json()["detail"]
+    assert response.status_code == 409
+    assert "invalid" in response.json()["detail"]
 
 
 def test_csv_dataset_needs_converting(client, ctx, auth):
     csv_ds = ready_dataset(client, ctx, auth, b"a,b\n1,2\n", filename="x.csv")
     response = post(client, auth, training_dataset=csv_ds["id"])
-    assert response.status_code == 422 and response.json()["code"] == "dataset_format_mismatch"
+    problem(response, 422, "dataset_format_mismatch")
 
 
 def test_another_projects_dataset_and_job_are_404(client, auth, train):
     _, other = new_project_key(client, "other")
     response = post(client, other, training_dataset=train)
-    assert response.status_code == 404 and response.json()["code"] == "dataset_not_found"
+    problem(response, 404, "dataset_not_found")
     job = post(client, auth, training_dataset=train).json()
     for path in ("", "/events", "/metrics", "/checkpoints"):
         missing = client.get(f"/v1/jobs/{job['id']}{path}", headers=other)
-        assert missing.status_code == 404 and missing.json()["code"] == "job_not_found"
+        problem(missing, 404, "job_not_found")
     assert client.post(f"/v1/jobs/{job['id']}/cancel", headers=other).status_code == 404
 
 
@@ -107,14 +107,14 @@ def test_project_budget_applies(client, ctx, auth, admin_headers, train):
     tight = {"Authorization": f"Bearer {key['key']}"}
     dataset = chat_dataset(client, ctx, tight, 20)
     response = post(client, tight, training_dataset=dataset)
-    assert response.status_code == 422 and response.json()["code"] == "budget_exceeded"
+    problem(response, 422, "budget_exceeded")
 
 
 def test_pause_or_resume_in_the_wrong_state_is_409(client, auth, train):
     job = post(client, auth, training_dataset=train).json()
     for action in ("pause", "resume"):
         response = client.post(f"/v1/jobs/{job['id']}/{action}", headers=auth)
-        assert response.status_code == 409 and response.json()["code"] == "invalid_job_state"
+        problem(response, 409, "invalid_job_state")
 
 
 def test_list_filters_by_status_and_model(client, auth, train):
@@ -128,8 +128,9 @@ def test_list_filters_by_status_and_model(client, auth, train):
 def test_event_cursor_must_be_an_event_id(client, auth, train):
     job = post(client, auth, training_dataset=train).json()
     response = client.get(f"/v1/jobs/{job['id']}/events?after=bogus", headers=auth)
-    assert response.status_code == 422 and response.json()["code"] == "invalid_cursor"
+    problem(response, 422, "invalid_cursor")
     events = client.get(f"/v1/jobs/{job['id']}/events", headers=auth).json()
-    assert events["data"][0]["type"] == "status" and events["data"][0]["data"]["to"] == "pending"
+    assert events["data"][0]["type"] == "status"
+    assert events["data"][0]["data"]["to"] == "pending"
     after = client.get(f"/v1/jobs/{job['id']}/events?after={events['last_id']}", headers=auth)
     assert after.json()["data"] == []

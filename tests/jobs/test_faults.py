@@ -4,15 +4,14 @@ import os
 import time
 from collections import Counter
 
-import httpx
 import openai
 import pytest
 
-from tests.conftest import EMULATOR_KEY
 from tests.factories import chat_dataset, wait_until
-from tests.jobs.test_follow import admin
-from tests.jobs.test_launch import create_job
-from tests.worker.processes import start_worker, stop_worker, worker_env
+from tests.support.api import create_job
+from tests.support.emulator import admin, requests_log
+from tests.support.env import EMULATOR_KEY, TERMINAL
+from tests.support.workers import start_worker, stop_worker, syncing_worker_env
 
 JOBS = int(os.environ.get("FTM_TEST_FAULT_JOBS", "50"))
 CAP_PER_MINUTE = 3000
@@ -27,7 +26,7 @@ def settings_overrides(settings_overrides):
 @pytest.fixture
 def workers(settings, emulator, tmp_path):
     log = tmp_path / "workers.log"
-    env = worker_env(settings, emulator, FTM_LOG_LEVEL="WARNING",
+    env = syncing_worker_env(settings, emulator, FTM_LOG_LEVEL="WARNING",
                      FTM_OPENAI_REQUESTS_PER_MINUTE=str(CAP_PER_MINUTE),
                      FTM_OPENAI_MAX_RETRIES="8", FTM_SYNC_INTERVAL_RUNNING_SECONDS="0.5",
                      FTM_SYNC_INTERVAL_QUEUED_SECONDS="0.5")
@@ -49,14 +48,13 @@ def test_fifty_jobs_finish_under_provider_faults(client, ctx, auth, emulator, wo
         if os.environ.get("FTM_TEST_VERBOSE"):
             print(time.strftime("%X"), Counter(f["status"] for f in found),
                   ctx.redis.llen("rq:queue:ftm"), flush=True)
-        return found if all(f["status"] in ("succeeded", "failed", "cancelled") for f in found) else None
+        return found if all(f["status"] in TERMINAL for f in found) else None
 
     final = wait_until(all_terminal, timeout=600, every=1)
     admin(emulator, "faults", {})
     assert [f["status"] for f in final] == ["succeeded"] * JOBS
     # Before the checks below make provider calls of their own, outside the service:
-    log = httpx.get(emulator.removesuffix("/v1") + "/__emulator/requests",
-                    params={"limit": 100000}).json()["data"]
+    log = requests_log(emulator, limit=100000)
 
     remote = openai.OpenAI(base_url=emulator, api_key=EMULATOR_KEY, max_retries=5)
     for job in final:

@@ -8,13 +8,10 @@ import pytest
 
 from service.jobs import recovery
 from service.jobs.models import Job
-from tests.conftest import EMULATOR_KEY
 from tests.factories import chat_dataset, chat_lines, drive_jobs, run_tasks
-from tests.jobs.test_launch import create_job, stats, status_of, terminal
-
-
-def admin(emulator: str, path: str, body: dict) -> None:
-    httpx.post(emulator.removesuffix("/v1") + f"/__emulator/{path}", json=body).raise_for_status()
+from tests.support.api import create_job, problem, status_of, wait_terminal
+from tests.support.emulator import admin, stats
+from tests.support.env import EMULATOR_KEY
 
 
 def read_stream(url: str, headers: dict[str, str], frames: list[dict[str, str]]) -> None:
@@ -42,7 +39,8 @@ def test_sse_streams_every_event_then_end(client, ctx, auth, live_url):
     reader.start()
     drive_jobs(ctx, lambda: status_of(client, auth, job["id"])["status"] == "succeeded")
     reader.join(60)
-    assert frames[-1]["event"] == "end" and '"succeeded"' in frames[-1]["data"]
+    assert frames[-1]["event"] == "end"
+    assert '"succeeded"' in frames[-1]["data"]
     events = frames[:-1]
     assert events[0]["event"] == "status"
     listed = client.get(f"/v1/jobs/{job['id']}/events?limit=100", headers=auth).json()
@@ -88,12 +86,13 @@ def test_stalled_job_warns_once(client, ctx, auth, emulator):
         return [e for e in events if e["data"].get("code") == "stalled"]
 
     found = drive_jobs(ctx, stall_events, timeout=30)
-    assert found[0]["level"] == "warn" and found[0]["data"]["idle_seconds"] > 1
+    assert found[0]["level"] == "warn"
+    assert found[0]["data"]["idle_seconds"] > 1
     for _ in range(20):  # more syncs of the same stall add nothing
         drive_jobs(ctx, lambda: True)
     assert len(stall_events()) == 1
     assert client.post(f"/v1/jobs/{job['id']}/cancel", headers=auth).status_code == 202
-    assert drive_jobs(ctx, terminal(client, auth, job["id"]))["status"] == "cancelled"
+    assert wait_terminal(client, ctx, auth, job["id"])["status"] == "cancelled"
 
 
 def test_import_follows_a_job_created_elsewhere(client, ctx, auth, emulator):
@@ -104,10 +103,11 @@ def test_import_follows_a_job_created_elsewhere(client, ctx, auth, emulator):
     response = client.post("/v1/jobs/import", headers=auth, json={"provider_job_id": created.id})
     assert response.status_code == 202
     job = response.json()
-    final = drive_jobs(ctx, terminal(client, auth, job["id"]))
-    assert final["status"] == "succeeded" and "elsewhere" in final["fine_tuned_model"]
+    final = wait_terminal(client, ctx, auth, job["id"])
+    assert final["status"] == "succeeded"
+    assert "elsewhere" in final["fine_tuned_model"]
     again = client.post("/v1/jobs/import", headers=auth, json={"provider_job_id": created.id})
-    assert again.status_code == 422 and again.json()["code"] == "provider_job_already_tracked"
+    problem(again, 422, "provider_job_already_tracked")
 
 
 def test_reconcile_adopts_a_provider_job_redis_lost(client, ctx, auth, emulator):
@@ -122,6 +122,7 @@ def test_reconcile_adopts_a_provider_job_redis_lost(client, ctx, auth, emulator)
     assert client.get(f"/v1/jobs/{job['id']}", headers=auth).status_code == 404
     counts = recovery.reconcile(ctx)
     assert counts["adopted"] == 1
-    final = drive_jobs(ctx, terminal(client, auth, job["id"]))
-    assert final["status"] == "succeeded" and final["provider"]["job_id"] == launched["provider"]["job_id"]
+    final = wait_terminal(client, ctx, auth, job["id"])
+    assert final["status"] == "succeeded"
+    assert final["provider"]["job_id"] == launched["provider"]["job_id"]
     assert stats(emulator)["jobs"]["total"] == 1

@@ -3,8 +3,9 @@ does not know: no cross-project oracle."""
 
 import openai
 
-from tests.conftest import EMULATOR_KEY, new_project_key
 from tests.factories import chat_lines
+from tests.support.api import new_project_key, problem
+from tests.support.env import EMULATOR_KEY
 
 
 def test_another_projects_provider_job_looks_unknown(client, emulator):
@@ -26,4 +27,4 @@ def test_another_projects_provider_job_looks_unknown(client, emulator):
     assert theirs.json()["code"] == "provider_job_not_found"
     assert client.get("/v1/jobs", headers=other).json()["data"] == []
     again = client.post("/v1/jobs/import", headers=owner, json={"provider_job_id": created.id})
-    assert again.status_code == 422 and again.json()["code"] == "provider_job_already_tracked"
+    problem(again, 422, "provider_job_already_tracked")

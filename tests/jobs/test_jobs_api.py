@@ -1,25 +1,11 @@
 """Jobs end to end: the API, in-process workers, real Redis and the emulator through the SDK."""
 
-import httpx
 import pytest
 
 from tests.factories import chat_dataset, drive_jobs
-
-MODEL = "gpt-4o-mini-2024-07-18"
-
-
-def emulator_counts(emulator: str) -> dict:
-    return httpx.get(emulator.removesuffix("/v1") + "/__emulator/stats").json()
-
-
-def all_events(client, auth, job_id):
-    events, after = [], ""
-    while True:
-        page = client.get(f"/v1/jobs/{job_id}/events?limit=100{after}", headers=auth).json()
-        events += page["data"]
-        if not page["has_more"]:
-            return events
-        after = f"&after={page['last_id']}"
+from tests.support.api import all_events, wait_terminal
+from tests.support.emulator import stats
+from tests.support.env import MODEL
 
 
 @pytest.mark.smoke
@@ -32,17 +18,16 @@ def test_happy_path_to_succeeded(client, ctx, auth, emulator):
         "metadata": {"team": "search"}})
     assert response.status_code == 202, response.text
     job = response.json()
-    assert job["status"] == "pending" and job["estimate"]["n_epochs"] == 3
+    assert job["status"] == "pending"
+    assert job["estimate"]["n_epochs"] == 3
     assert response.headers["location"] == f"/v1/jobs/{job['id']}"
 
-    def finished():
-        current = client.get(f"/v1/jobs/{job['id']}", headers=auth).json()
-        return current if current["status"] in ("succeeded", "failed", "cancelled") else None
-
-    final = drive_jobs(ctx, finished)
+    final = wait_terminal(client, ctx, auth, job["id"])
     assert final["status"] == "succeeded", final
-    assert final["fine_tuned_model"].startswith(f"ft:{MODEL}:") and "reflection" in final["fine_tuned_model"]
-    assert final["trained_tokens"] > 0 and final["cost_usd"] > 0
+    assert final["fine_tuned_model"].startswith(f"ft:{MODEL}:")
+    assert "reflection" in final["fine_tuned_model"]
+    assert final["trained_tokens"] > 0
+    assert final["cost_usd"] > 0
     assert final["provider"]["job_id"].startswith("ftjob-")
     assert final["progress"]["percent"] == 100.0
 
@@ -51,21 +36,24 @@ def test_happy_path_to_succeeded(client, ctx, auth, emulator):
     order = ["pending", "preparing", "validating_files", "queued", "running", "succeeded"]
     assert statuses == order, "every status once, in order, even those shorter than a sync"
     positions = [tuple(map(int, e["id"].removeprefix("ev_").split("-"))) for e in events]
-    assert positions == sorted(positions) and len(set(positions)) == len(positions)
+    assert positions == sorted(positions)
+    assert len(set(positions)) == len(positions)
     assert any(e["type"] == "metrics" and e["source"] == "openai" for e in events)
 
     metrics = client.get(f"/v1/jobs/{job['id']}/metrics", headers=auth).json()["data"]
     steps = [m["step"] for m in metrics]
-    assert steps == sorted(steps) and len(steps) > 1
+    assert steps == sorted(steps)
+    assert len(steps) > 1
     assert all(m["train_loss"] is not None for m in metrics)
     as_csv = client.get(f"/v1/jobs/{job['id']}/metrics?format=csv", headers=auth).text
     assert as_csv.splitlines()[0] == "step,train_loss,train_accuracy,valid_loss,valid_mean_token_accuracy"
     assert len(as_csv.splitlines()) == len(metrics) + 1
 
     checkpoints = client.get(f"/v1/jobs/{job['id']}/checkpoints", headers=auth).json()["data"]
-    assert checkpoints and all(c["fine_tuned_model_checkpoint"].startswith("ft:") for c in checkpoints)
+    assert checkpoints
+    assert all(c["fine_tuned_model_checkpoint"].startswith("ft:") for c in checkpoints)
 
-    counts = emulator_counts(emulator)
+    counts = stats(emulator)
     assert counts["jobs"]["total"] == 1
     listed = client.get("/v1/jobs?metadata[team]=search", headers=auth).json()["data"]
     assert [j["id"] for j in listed] == [job["id"]]
@@ -82,7 +70,8 @@ def test_metrics_count_jobs_by_status(client, ctx, auth, emulator):
     train = chat_dataset(client, ctx, auth, 10)
     ids = [client.post("/v1/jobs", headers=auth, json={"model": MODEL, "training_dataset": train})
            .json()["id"] for _ in range(3)]
-    assert jobs_gauge(client)["pending"] == 3 and jobs_gauge(client)["succeeded"] == 0
+    assert jobs_gauge(client)["pending"] == 3
+    assert jobs_gauge(client)["succeeded"] == 0
     assert client.post(f"/v1/jobs/{ids[0]}/cancel", headers=auth).status_code == 202
 
     def finished():
@@ -91,5 +80,6 @@ def test_metrics_count_jobs_by_status(client, ctx, auth, emulator):
 
     drive_jobs(ctx, finished)
     gauge = jobs_gauge(client)
-    assert gauge["succeeded"] == 2 and gauge["cancelled"] == 1
+    assert gauge["succeeded"] == 2
+    assert gauge["cancelled"] == 1
     assert sum(gauge.values()) == 3

@@ -1,15 +1,12 @@
 """A launch's lock is short and renewed while the launch works: a live launch keeps it however
 long it takes, a crashed one blocks its recovery for the short TTL only."""
 
-import subprocess
-import sys
 import time
 
 from service.store import locks
-from tests.conftest import ROOT
 from tests.factories import chat_dataset
-from tests.jobs.test_launch import create_job
-from tests.worker.processes import worker_env
+from tests.support.api import create_job
+from tests.support.workers import die_at, syncing_worker_env
 
 
 def test_a_renewed_lock_outlives_its_ttl_while_held_and_is_released_after(ctx):
@@ -31,12 +28,8 @@ def test_a_launch_killed_midway_blocks_recovery_for_the_short_ttl_only(client, c
                                                                       settings, emulator):
     train = chat_dataset(client, ctx, auth)
     job = create_job(client, auth, train)
-    env = worker_env(settings, emulator, FTM_FAULT_POINTS='["launch.after_upload"]',
-                     FTM_LOG_LEVEL="WARNING")
+    env = syncing_worker_env(settings, emulator, FTM_LOG_LEVEL="WARNING")
     env.pop("FTM_LAUNCH_LOCK_SECONDS", None)
-    worker = subprocess.run([sys.executable, "-m", "worker", "--burst"], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=120, check=False)
-    assert worker.returncode == 0, worker.stderr[-2000:]
-    assert ctx.redis.get("ftm:fault:launch.after_upload") == b"1"
+    die_at(ctx, env, "launch.after_upload")
     left = ctx.redis.pttl(f"ftm:lock:launch:{job['id']}")
     assert 0 < left <= settings.launch_lock_seconds * 1000 <= 30_000  # held, and not for ever

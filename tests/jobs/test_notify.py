@@ -4,10 +4,9 @@ import httpx
 import pytest
 from standardwebhooks import Webhook as Verifier
 
-from tests.conftest import EMULATOR_KEY
-from tests.factories import chat_dataset, drive_jobs, run_tasks
-from tests.jobs.test_launch import create_job, terminal
-from tests.worker.test_webhook_delivery import LOCAL_RECEIVERS, receiver  # noqa: F401
+from tests.factories import chat_dataset, run_tasks
+from tests.support.api import create_job, wait_terminal
+from tests.support.env import EMULATOR_KEY, LOCAL_RECEIVERS
 
 INBOUND_SECRET = "whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0"
 
@@ -17,19 +16,20 @@ def settings_overrides(settings_overrides):
     return {**settings_overrides, "openai_webhook_secret": INBOUND_SECRET, **LOCAL_RECEIVERS}
 
 
-def test_job_events_reach_subscribed_webhooks_signed(client, ctx, auth, receiver):  # noqa: F811
+def test_job_events_reach_subscribed_webhooks_signed(client, ctx, auth, receiver):
     hook = client.post("/v1/webhooks", headers=auth, json={
         "url": receiver.url(), "events": ["job.succeeded", "job.status_changed"]}).json()
     train = chat_dataset(client, ctx, auth)
     job = create_job(client, auth, train)
-    assert drive_jobs(ctx, terminal(client, auth, job["id"]))["status"] == "succeeded"
+    assert wait_terminal(client, ctx, auth, job["id"])["status"] == "succeeded"
     run_tasks(ctx)
     verifier = Verifier(hook["secret"])
     payloads = [verifier.verify(r.body, r.headers) for r in receiver.requests]
     types = [p["type"] for p in payloads]
     assert types.count("job.succeeded") == 1
     changes = [p["data"]["job"]["status"] for p in payloads if p["type"] == "job.status_changed"]
-    assert changes[-1] == "succeeded" and "running" in changes
+    assert changes[-1] == "succeeded"
+    assert "running" in changes
     assert all(p["data"]["job"]["id"] == job["id"] for p in payloads)
     deliveries = client.get(f"/v1/webhooks/{hook['id']}/deliveries?limit=100", headers=auth).json()
     assert len(deliveries["data"]) == len(payloads)
@@ -44,15 +44,16 @@ def test_inbound_provider_webhook_syncs_the_job(client, ctx, auth, emulator, liv
         "webhook_secret": secret}).raise_for_status()
     train = chat_dataset(client, ctx, auth)
     job = create_job(client, auth, train)
-    assert drive_jobs(ctx, terminal(client, auth, job["id"]))["status"] == "succeeded"
+    assert wait_terminal(client, ctx, auth, job["id"])["status"] == "succeeded"
     sent = httpx.get(f"{base}/__emulator/webhooks").json()["data"]
-    assert sent and all(d["delivered"] for d in sent)
+    assert sent
+    assert all(d["delivered"] for d in sent)
 
 
 def test_provider_key_appears_nowhere(client, ctx, auth, emulator, capsys, redis_client):
     train = chat_dataset(client, ctx, auth)
     job = create_job(client, auth, train)
-    final = drive_jobs(ctx, terminal(client, auth, job["id"]))
+    final = wait_terminal(client, ctx, auth, job["id"])
     answers = [client.get(path, headers=auth).text for path in (
         f"/v1/jobs/{job['id']}", f"/v1/jobs/{job['id']}/events?limit=100", "/v1/jobs",
         f"/v1/datasets/{train}")]

@@ -1,12 +1,11 @@
 """The provider loses its state (an emulator restarted): a job it no longer knows fails with a
 clear code after a grace period, and a dataset file it no longer has is uploaded again."""
 
-import httpx
 import pytest
 
 from tests.factories import chat_dataset, drive_jobs
-from tests.jobs.test_follow import admin
-from tests.jobs.test_launch import create_job, stats, status_of, terminal
+from tests.support.api import create_job, status_of, wait_terminal
+from tests.support.emulator import admin, reset, stats
 
 
 @pytest.fixture
@@ -15,7 +14,7 @@ def settings_overrides(settings_overrides):
 
 
 def forget_everything(emulator: str) -> None:
-    httpx.post(emulator.removesuffix("/v1") + "/__emulator/reset").raise_for_status()
+    reset(emulator)
 
 
 def test_a_job_the_provider_lost_fails_with_provider_job_not_found(client, ctx, auth, emulator):
@@ -24,7 +23,7 @@ def test_a_job_the_provider_lost_fails_with_provider_job_not_found(client, ctx, 
     job = create_job(client, auth, train)
     drive_jobs(ctx, lambda: status_of(client, auth, job["id"])["status"] == "running")
     forget_everything(emulator)
-    final = drive_jobs(ctx, terminal(client, auth, job["id"]), timeout=90)
+    final = wait_terminal(client, ctx, auth, job["id"], timeout=90)
     assert final["status"] == "failed"
     assert final["error"]["code"] == "provider_job_not_found"
 
@@ -32,8 +31,8 @@ def test_a_job_the_provider_lost_fails_with_provider_job_not_found(client, ctx, 
 def test_a_file_the_provider_lost_is_uploaded_again(client, ctx, auth, emulator):
     train = chat_dataset(client, ctx, auth)
     first = create_job(client, auth, train, suffix="a")
-    assert drive_jobs(ctx, terminal(client, auth, first["id"]))["status"] == "succeeded"
+    assert wait_terminal(client, ctx, auth, first["id"])["status"] == "succeeded"
     forget_everything(emulator)
     second = create_job(client, auth, train, suffix="b")
-    assert drive_jobs(ctx, terminal(client, auth, second["id"]))["status"] == "succeeded"
+    assert wait_terminal(client, ctx, auth, second["id"])["status"] == "succeeded"
     assert stats(emulator)["files"]["by_purpose"]["fine-tune"] == 1

@@ -2,11 +2,11 @@
 
 import math
 
-import httpx
 import pytest
 
-from tests.factories import chat_dataset, drive_jobs
-from tests.jobs.test_launch import create_job, stats, terminal
+from tests.factories import chat_dataset
+from tests.support.api import create_job, wait_terminal
+from tests.support.emulator import admin, requests_log, stats
 
 SECRET_KEY = "sk-proj-never-show-me-0123456789abcdef"
 PART_BYTES = 700
@@ -19,8 +19,7 @@ def settings_overrides(settings_overrides):
 
 
 def requests_to(emulator: str, fragment: str) -> list[dict]:
-    log = httpx.get(emulator.removesuffix("/v1") + "/__emulator/requests",
-                    params={"limit": 10000}).json()["data"]
+    log = requests_log(emulator, limit=10000)
     return [r for r in log if fragment in r["path"]]
 
 
@@ -30,7 +29,7 @@ def test_a_file_above_the_threshold_goes_through_the_uploads_api_in_parts(client
     size = client.get(f"/v1/datasets/{train}", headers=auth).json()["bytes"]
     assert size > 1000
     job = create_job(client, auth, train)
-    assert drive_jobs(ctx, terminal(client, auth, job["id"]))["status"] == "succeeded"
+    assert wait_terminal(client, ctx, auth, job["id"])["status"] == "succeeded"
     assert stats(emulator)["uploads"] == {"total": 1, "by_status": {"completed": 1}}
     parts = [r for r in requests_to(emulator, "/v1/uploads/") if r["path"].endswith("/parts")
              and r["status"] == 200]
@@ -61,18 +60,19 @@ def redis_dump(redis_client) -> str:
 
 def test_the_provider_key_never_appears_in_answers_events_logs_or_redis(
         client, ctx, auth, emulator, redis_client, capfd):
-    httpx.post(emulator.removesuffix("/v1") + "/__emulator/faults", json={
+    admin(emulator, "faults", {
         "fail_next_jobs": {"count": 1, "code": "invalid_training_file",
-                           "message": "Bad file."}}).raise_for_status()
+                           "message": "Bad file."}})
     train = chat_dataset(client, ctx, auth, 12)
     answers = []
     for suffix in ("fails", "works"):
         job = create_job(client, auth, train, suffix=suffix)
-        final = drive_jobs(ctx, terminal(client, auth, job["id"]))
+        final = wait_terminal(client, ctx, auth, job["id"])
         answers += [client.get(f"/v1/jobs/{job['id']}{path}", headers=auth).text
                     for path in ("", "/events?limit=100", "/metrics", "/checkpoints")]
         answers.append(final["status"])
-    assert answers.count("failed") == 1 and answers.count("succeeded") == 1
+    assert answers.count("failed") == 1
+    assert answers.count("succeeded") == 1
     answers.append(client.get("/v1/jobs", headers=auth).text)
     answers.append(client.get("/v1/models", headers=auth).text)
     logs = capfd.readouterr()

@@ -12,8 +12,8 @@ from opentelemetry.trace import SpanKind
 
 from service import tracing
 from service.api.app import create_app
-from tests.conftest import new_project_key
 from tests.factories import chat_dataset, run_tasks
+from tests.support.api import new_project_key
 
 
 @pytest.fixture

@@ -4,9 +4,10 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import new_project_key
 from tests.factories import chat_dataset
-from tests.pipelines.conftest import CONVERT, MODEL, STRATIFIED, create, drive, steps
+from tests.support.api import new_project_key, problem
+from tests.support.env import MODEL
+from tests.support.pipelines import CONVERT, STRATIFIED, create, drive, steps
 
 NO_TEST = {"fractions": {"train": 0.9, "validation": 0.1}}
 
@@ -55,11 +56,9 @@ def test_a_pipeline_that_cannot_finish_is_refused_before_it_starts(client, ctx, 
     response = client.post("/v1/pipelines", headers=auth,
                            json=full_body(reflections["id"], **changes))
 
-    assert response.status_code == status, response.text
-    problem = response.json()
-    assert problem["code"] == code
+    refused = problem(response, status, code)
     if field is not None:
-        assert field in [error["field"] for error in problem["errors"]], problem
+        assert field in [error["field"] for error in refused["errors"]], refused
     assert client.get("/v1/pipelines", headers=auth).json()["data"] == []
     assert ctx.queue.count == 0
 
@@ -67,6 +66,14 @@ def test_a_pipeline_that_cannot_finish_is_refused_before_it_starts(client, ctx, 
 def test_the_whole_request_passes_the_same_checks(client, ctx, auth, reflections):
     response = client.post("/v1/pipelines", headers=auth, json=full_body(reflections["id"]))
     assert response.status_code == 202, response.text
+    pipeline = response.json()
+    assert pipeline["id"].startswith("pipe_")
+    assert pipeline["object"] == "pipeline"
+    assert pipeline["status"] == "running"
+    assert [step["name"] for step in pipeline["steps"]] == ["convert", "split", "job", "evaluate"]
+    assert response.headers["location"] == f"/v1/pipelines/{pipeline['id']}"
+    stored = client.get(f"/v1/pipelines/{pipeline['id']}", headers=auth).json()
+    assert stored["id"] == pipeline["id"]
 
 
 def test_a_job_over_its_budget_fails_at_the_job_step_and_creates_no_job(client, ctx, auth,
@@ -77,11 +84,13 @@ def test_a_job_over_its_budget_fails_at_the_job_step_and_creates_no_job(client, 
 
     assert pipeline["status"] == "failed"
     job = steps(pipeline)["job"]
-    assert job["status"] == "failed" and job["resource_id"] is None
-    assert job["error"]["code"] == "budget_exceeded" and "max_cost_usd" in job["error"]["message"]
+    assert job["status"] == "failed"
+    assert job["resource_id"] is None
+    assert job["error"]["code"] == "budget_exceeded"
+    assert "max_cost_usd" in job["error"]["message"]
     assert client.get("/v1/jobs", headers=auth).json()["data"] == []
     again = client.post(f"/v1/pipelines/{created['id']}/cancel", headers=auth)
-    assert again.status_code == 409 and again.json()["code"] == "invalid_pipeline_state"
+    problem(again, 409, "invalid_pipeline_state")
 
 
 def test_another_projects_pipeline_is_not_found(client, ctx, auth):
@@ -91,15 +100,13 @@ def test_another_projects_pipeline_is_not_found(client, ctx, auth):
 
     for response in (client.get(f"/v1/pipelines/{created['id']}", headers=other),
                      client.post(f"/v1/pipelines/{created['id']}/cancel", headers=other)):
-        assert response.status_code == 404
-        assert response.json()["code"] == "pipeline_not_found"
+        problem(response, 404, "pipeline_not_found")
     assert client.get("/v1/pipelines", headers=other).json()["data"] == []
     missing = client.get("/v1/pipelines/pipe_000000000000000000000000", headers=auth)
-    assert missing.status_code == 404 and missing.json()["code"] == "pipeline_not_found"
+    problem(missing, 404, "pipeline_not_found")
     someone_elses = client.post("/v1/pipelines", headers=other,
                                 json={"dataset": train, "job": {"model": MODEL}})
-    assert someone_elses.status_code == 404
-    assert someone_elses.json()["code"] == "dataset_not_found"
+    problem(someone_elses, 404, "dataset_not_found")
 
 
 def test_list_pages_newest_first_and_filters_by_status(client, ctx, auth):
@@ -110,13 +117,16 @@ def test_list_pages_newest_first_and_filters_by_status(client, ctx, auth):
     assert [s["status"] for s in cancelled["steps"]] == ["cancelled"]
 
     first = client.get("/v1/pipelines?limit=2", headers=auth).json()
-    assert first["object"] == "list" and first["has_more"] is True
+    assert first["object"] == "list"
+    assert first["has_more"] is True
     assert [p["id"] for p in first["data"]] == [made[2], made[1]]
     rest = client.get(f"/v1/pipelines?limit=2&after={first['last_id']}", headers=auth).json()
-    assert [p["id"] for p in rest["data"]] == [made[0]] and rest["has_more"] is False
+    assert [p["id"] for p in rest["data"]] == [made[0]]
+    assert rest["has_more"] is False
     only = client.get("/v1/pipelines?status=cancelled", headers=auth).json()
     assert [p["id"] for p in only["data"]] == [made[0]]
-    assert "request" not in first["data"][0] and "project_id" not in first["data"][0]
+    assert "request" not in first["data"][0]
+    assert "project_id" not in first["data"][0]
 
 
 def test_the_same_idempotency_key_replays_the_first_pipeline(client, ctx, auth):
@@ -131,4 +141,4 @@ def test_the_same_idempotency_key_replays_the_first_pipeline(client, ctx, auth):
     assert again.headers["idempotent-replayed"] == "true"
     assert len(client.get("/v1/pipelines", headers=auth).json()["data"]) == 1
     other = client.post("/v1/pipelines", headers=headers, json={**body, "split": NO_TEST})
-    assert other.status_code == 409 and other.json()["code"] == "idempotency_key_reused"
+    problem(other, 409, "idempotency_key_reused")

@@ -1,7 +1,5 @@
 """Pipelines end to end: one call from a CSV to a compared fine-tuned model, and how they stop."""
 
-import subprocess
-import sys
 import threading
 
 import pytest
@@ -11,12 +9,13 @@ from service.evaluations.scoring import normalize
 from service.pipelines import run
 from service.pipelines import service as pipelines
 from service.store import keys, locks
-from tests.conftest import ROOT
 from tests.datagen import reflections_csv
-from tests.evaluations.conftest import set_faults, stats, worker_env
 from tests.factories import chat_dataset, upload
-from tests.pipelines.conftest import CONVERT, MODEL, STRATIFIED, create, drive, get, steps
-from tests.worker.test_webhook_delivery import receiver  # noqa: F401  (fixture)
+from tests.support.api import problem
+from tests.support.emulator import set_faults, stats
+from tests.support.env import MODEL, worker_env
+from tests.support.pipelines import CONVERT, STRATIFIED, create, drive, get, steps
+from tests.support.workers import die_at
 
 RANDOM_SPLIT = {"fractions": {"train": 0.8, "test": 0.2}, "seed": 3}
 
@@ -26,7 +25,8 @@ def test_csv_to_evaluation_in_one_call_the_fine_tuned_model_wins(client, ctx, au
     created = create(client, auth, dataset=reflections["id"], convert=CONVERT,
                      split=STRATIFIED, job={"model": MODEL, "suffix": "reflection"},
                      evaluate={"max_tokens": 10})
-    assert created["object"] == "pipeline" and created["id"].startswith("pipe_")
+    assert created["object"] == "pipeline"
+    assert created["id"].startswith("pipe_")
     assert created["status"] == "running"
     assert [(s["name"], s["status"]) for s in created["steps"]] == [
         ("convert", "pending"), ("split", "pending"), ("job", "pending"), ("evaluate", "pending")]
@@ -43,7 +43,8 @@ def test_csv_to_evaluation_in_one_call_the_fine_tuned_model_wins(client, ctx, au
         response = client.get(f"/v1/{path}/{step[name]['resource_id']}", headers=auth)
         assert response.status_code == 200, (name, response.text)
     chat = client.get(f"/v1/datasets/{step['convert']['resource_id']}", headers=auth).json()
-    assert chat["parent_id"] == reflections["id"] and chat["format"] == "chat"
+    assert chat["parent_id"] == reflections["id"]
+    assert chat["format"] == "chat"
     parts = {part: client.get(f"/v1/datasets/{dataset_id}", headers=auth).json()
              for part, dataset_id in step["split"]["parts"].items()}
     assert set(parts) == {"train", "validation", "test"}
@@ -58,8 +59,10 @@ def test_csv_to_evaluation_in_one_call_the_fine_tuned_model_wins(client, ctx, au
     evaluation = client.get(f"/v1/evaluations/{step['evaluate']['resource_id']}",
                             headers=auth).json()
     tuned, base = job["fine_tuned_model"], job["model"]
-    assert evaluation["dataset"] == parts["test"]["id"] and evaluation["models"] == [tuned, base]
-    assert evaluation["max_tokens"] == 10 and evaluation["scoring"] == "label"
+    assert evaluation["dataset"] == parts["test"]["id"]
+    assert evaluation["models"] == [tuned, base]
+    assert evaluation["max_tokens"] == 10
+    assert evaluation["scoring"] == "label"
     results = evaluation["results"]
     assert results[tuned]["accuracy"] > results[base]["accuracy"]
     assert evaluation["comparison"]["best_model"] == tuned
@@ -106,12 +109,15 @@ def test_a_failed_job_fails_the_pipeline_with_its_error_and_runs_nothing_after(
     assert step["convert"]["status"] == step["split"]["status"] == "succeeded"
     assert step["job"]["status"] == "failed"
     assert step["job"]["error"] == {"code": "training_error", "message": "Training diverged."}
-    assert step["evaluate"]["status"] == "skipped" and step["evaluate"]["resource_id"] is None
+    assert step["evaluate"]["status"] == "skipped"
+    assert step["evaluate"]["resource_id"] is None
     job = client.get(f"/v1/jobs/{step['job']['resource_id']}", headers=auth).json()
-    assert job["status"] == "failed" and job["error"]["code"] == "training_error"
+    assert job["status"] == "failed"
+    assert job["error"]["code"] == "training_error"
     for name in ("convert", "split"):
         dataset = client.get(f"/v1/datasets/{step[name]['resource_id']}", headers=auth)
-        assert dataset.status_code == 200 and dataset.json()["status"] == "ready"
+        assert dataset.status_code == 200
+        assert dataset.json()["status"] == "ready"
     assert client.get("/v1/evaluations", headers=auth).json()["data"] == []
     assert stats(emulator)["chat_completions"]["total"] == 0
 
@@ -129,7 +135,8 @@ def test_a_convert_naming_a_missing_column_fails_once_the_csv_is_validated(clien
     assert [(s["name"], s["status"]) for s in pipeline["steps"]] == [
         ("convert", "failed"), ("split", "skipped"), ("job", "skipped"), ("evaluate", "skipped")]
     error = steps(pipeline)["convert"]["error"]
-    assert error["code"] == "unknown_column" and "'Essay'" in error["message"]
+    assert error["code"] == "unknown_column"
+    assert "'Essay'" in error["message"]
     assert client.get("/v1/jobs", headers=auth).json()["data"] == []
     assert stats(emulator)["jobs"]["total"] == 0
 
@@ -146,12 +153,14 @@ def test_cancel_mid_job_cancels_the_job_and_skips_the_rest(client, ctx, auth, em
             "status"] == "running"
 
     running = drive(client, ctx, auth, created["id"], until=job_running)
-    assert running["status"] == "running" and steps(running)["job"]["status"] == "running"
+    assert running["status"] == "running"
+    assert steps(running)["job"]["status"] == "running"
     response = client.post(f"/v1/pipelines/{created['id']}/cancel", headers=auth)
 
     assert response.status_code == 202, response.text
     cancelled = response.json()
-    assert cancelled["status"] == "cancelled" and cancelled["finished_at"] is not None
+    assert cancelled["status"] == "cancelled"
+    assert cancelled["finished_at"] is not None
     assert [(s["name"], s["status"]) for s in cancelled["steps"]] == [
         ("split", "succeeded"), ("job", "cancelled"), ("evaluate", "skipped")]
     job_id = steps(cancelled)["job"]["resource_id"]
@@ -161,11 +170,11 @@ def test_cancel_mid_job_cancels_the_job_and_skips_the_rest(client, ctx, auth, em
     assert get(client, auth, created["id"])["status"] == "cancelled"
     assert stats(emulator)["chat_completions"]["total"] == 0
     again = client.post(f"/v1/pipelines/{created['id']}/cancel", headers=auth)
-    assert again.status_code == 409 and again.json()["code"] == "invalid_pipeline_state"
+    problem(again, 409, "invalid_pipeline_state")
 
 
 def test_pipeline_completed_webhook_is_delivered_signed(client, ctx, auth, emulator,
-                                                        receiver):  # noqa: F811
+                                                        receiver):
     hook = client.post("/v1/webhooks", headers=auth, json={
         "url": receiver.url(), "events": ["pipeline.completed"]}).json()
     train = chat_dataset(client, ctx, auth)
@@ -179,7 +188,8 @@ def test_pipeline_completed_webhook_is_delivered_signed(client, ctx, auth, emula
     payloads = [Verifier(hook["secret"]).verify(r.body, r.headers) for r in receiver.requests]
     assert [p["type"] for p in payloads] == ["pipeline.completed"]
     sent = payloads[0]["data"]["pipeline"]
-    assert sent["id"] == created["id"] and sent["status"] == "succeeded"
+    assert sent["id"] == created["id"]
+    assert sent["status"] == "succeeded"
     assert sent["steps"][0]["resource_id"] == steps(pipeline)["job"]["resource_id"]
 
 
@@ -213,13 +223,10 @@ def test_a_worker_killed_after_creating_the_job_resumes_with_that_job(client, ct
                                                                       emulator, settings):
     train = chat_dataset(client, ctx, auth)
     created = create(client, auth, dataset=train, job={"model": MODEL})
-    env = worker_env(settings, emulator, FTM_FAULT_POINTS='["pipeline.job.made"]')
-    worker = subprocess.run([sys.executable, "-m", "worker", "--burst"], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=120, check=False)
-    assert worker.returncode == 0, worker.stderr[-2000:]
-    assert ctx.redis.get(keys.fault_fired("pipeline.job.made")) == b"1"
+    die_at(ctx, worker_env(settings, emulator), "pipeline.job.made")
     crashed = steps(get(client, auth, created["id"]))["job"]
-    assert crashed["status"] == "running" and crashed["resource_id"] is None
+    assert crashed["status"] == "running"
+    assert crashed["resource_id"] is None
     made = client.get("/v1/jobs", headers=auth).json()["data"]
     assert len(made) == 1
 

@@ -47,7 +47,9 @@ def test_stream_without_done_still_ends_with_done(ctx):
 def test_broken_stream_ends_with_an_error_event(ctx):
     stream = Chunks(b'data: {"a": 1}\n\n', broken=True)
     events = relayed(ctx, stream)
-    assert events[0] == 'data: {"a": 1}\n\n' and len(events) == 2
+    assert events[0] == 'data: {"a": 1}\n\n'
+    assert len(events) == 2
     error = orjson.loads(events[1].removeprefix("data: "))["error"]
-    assert error["code"] == "provider_unavailable" and error["type"] == "server_error"
+    assert error["code"] == "provider_unavailable"
+    assert error["type"] == "server_error"
     assert stream.closed

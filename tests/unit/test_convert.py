@@ -85,7 +85,9 @@ def test_quotes_and_non_ascii_pass_through_json_escaped(tmp_path: Path) -> None:
     csv_to_chat(src, tmp_path / "out.jsonl", chat())
     raw = (tmp_path / "out.jsonl").read_bytes()
     assert "café 漢字 🙂".encode() in raw
-    assert b'\\"yes\\"' in raw and b"\\n" in raw and b"\\\\ back\\tslash" in raw
+    assert b'\\"yes\\"' in raw
+    assert b"\\n" in raw
+    assert b"\\\\ back\\tslash" in raw
     assert raw.count(b"\n") == 1
     assert read_jsonl(tmp_path / "out.jsonl")[0]["messages"][0]["content"] == answer
 
@@ -96,7 +98,8 @@ def test_unknown_column_names_the_template_field_and_lists_columns(tmp_path: Pat
         csv_to_chat(src, tmp_path / "out.jsonl", chat(user="{Question} {Answer}"))
     assert caught.value.code == "unknown_column"
     assert caught.value.errors[0]["field"] == "body.user"
-    assert "'Answer'" in caught.value.detail and "Question, Final" in caught.value.detail
+    assert "'Answer'" in caught.value.detail
+    assert "Question, Final" in caught.value.detail
     assert not (tmp_path / "out.jsonl").exists()
 
 
@@ -144,7 +147,8 @@ def test_on_empty_error_refuses_and_writes_nothing(tmp_path: Path) -> None:
         ["Question", "Answers", "Final"], ["q1", "a", "1"], ["q2", "", "2"]])
     with pytest.raises(InvalidRequest) as caught:
         csv_to_chat(src, tmp_path / "o.jsonl", chat(user="{Answers}", on_empty="error"))
-    assert "Row 2" in caught.value.detail and "Answers" in caught.value.detail
+    assert "Row 2" in caught.value.detail
+    assert "Answers" in caught.value.detail
     assert caught.value.errors == [{"field": "body.on_empty", "message": "row 2: Answers is empty"}]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv"]
 
@@ -159,7 +163,8 @@ def test_skipped_list_is_capped_but_counted(tmp_path: Path) -> None:
     src = write_csv(tmp_path / "a.csv", rows)
     result = csv_to_chat(src, tmp_path / "o.jsonl", chat())
     assert result.converted == 1
-    assert len(result.skipped) == 1000 and result.skipped_count == 1500
+    assert len(result.skipped) == 1000
+    assert result.skipped_count == 1500
 
 
 def test_a_conversion_that_keeps_no_row_is_refused(tmp_path: Path) -> None:
@@ -202,7 +207,8 @@ def test_prompt_completion_to_chat_strips_separator_stop_and_space(
         tmp_path: Path, separator: str, stop: str) -> None:
     data = prompt_completion_jsonl(tmp_path / "pc.jsonl", rows=40, separator=separator, stop=stop)
     result = prompt_completion_to_chat(data.path, tmp_path / "chat.jsonl")
-    assert result.converted == 40 and result.skipped_count == 0
+    assert result.converted == 40
+    assert result.skipped_count == 0
     assert [(e["messages"][0]["content"], e["messages"][1]["content"])
             for e in read_jsonl(tmp_path / "chat.jsonl")] == data.pairs
     assert all(len(e["messages"]) == 2 for e in read_jsonl(tmp_path / "chat.jsonl"))

@@ -132,7 +132,8 @@ def test_bom_crlf_quoted_newlines_read_exactly_as_the_csv_module_reads_them(
     with open_csv(data.path) as table:
         assert table.header == expected[0] == ["Question", "Answers", "Final"]
         rows = list(table.records())
-        assert table.dialect.bom and table.dialect.line_terminator == "\r\n"
+        assert table.dialect.bom
+        assert table.dialect.line_terminator == "\r\n"
     assert [n for n, _ in rows] == list(range(1, 301))
     assert [fields for _, fields in rows] == expected[1:]
     assert any("\n" in fields[1] for _, fields in rows)
@@ -161,7 +162,8 @@ def test_inspect_counts_records_not_lines_and_describes_columns(tmp_path: Path) 
     assert data.path.read_bytes().count(b"\n") > 251
     question, answers, final = summary.columns
     assert [c.name for c in summary.columns] == ["Question", "Answers", "Final"]
-    assert final.distinct == 4 and final.distinct_exact
+    assert final.distinct == 4
+    assert final.distinct_exact
     assert sorted(final.samples) == ["1", "2", "3", "4"]
     assert answers.empty == len(data.empty_answers)
     assert question.distinct == len({r["Question"].strip() for r in data.records})
@@ -183,7 +185,8 @@ def test_long_samples_are_shortened(tmp_path: Path) -> None:
     path = tmp_path / "l.csv"
     path.write_text("a\n" + "x" * 5000 + "\n", encoding="utf-8")
     (column,) = inspect_csv(path).columns
-    assert len(column.samples[0]) == 200 and column.samples[0].endswith("…")
+    assert len(column.samples[0]) == 200
+    assert column.samples[0].endswith("…")
 
 
 @pytest.mark.parametrize(("text", "words"), [

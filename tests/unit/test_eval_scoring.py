@@ -55,7 +55,8 @@ def test_normalize_keeps_leading_punctuation_that_is_not_a_quote() -> None:
 
 def test_dataset_labels_merge_spellings_only_when_normalized() -> None:
     truths = sentiment_truths()
-    assert "Neutral." in truths and "Neutral" in truths
+    assert "Neutral." in truths
+    assert "Neutral" in truths
     assert dataset_labels(truths, "exact") == ["Negative", "Neutral", "Neutral.", "Positive"]
     assert dataset_labels(truths, "normalized") == ["negative", "neutral", "positive"]
     assert dataset_labels(truths, "label") == ["negative", "neutral", "positive"]

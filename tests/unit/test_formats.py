@@ -6,7 +6,7 @@ import orjson
 import pytest
 
 from service.datasets.formats import guess_format, read_head
-from tests.conftest import PUBLIC_DATA
+from tests.support.env import PUBLIC_DATA
 
 CHAT = {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]}
 PAIR = {"prompt": "2+2 ->", "completion": " 4 END"}

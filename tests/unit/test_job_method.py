@@ -27,4 +27,5 @@ def test_records_written_before_the_split_still_read():
     assert supervised.hyperparameters.n_epochs == 3
     dpo = METHOD.validate_python({"type": "dpo", "supervised": None,
                                   "dpo": {"hyperparameters": {"beta": 0.2}}})
-    assert isinstance(dpo, DpoMethod) and dpo.hyperparameters.beta == 0.2
+    assert isinstance(dpo, DpoMethod)
+    assert dpo.hyperparameters.beta == 0.2

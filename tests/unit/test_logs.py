@@ -21,7 +21,8 @@ def test_library_lines_are_json_with_their_logger_and_traceback(capsys):
         logging.getLogger("uvicorn.error").exception("Exception in ASGI application")
     logging.getLogger("rq.worker").info("Worker %s: started, key sk-abcdefghijklmnop", "w1")
     first, second = lines(capsys)
-    assert first["logger"] == "uvicorn.error" and first["level"] == "error"
+    assert first["logger"] == "uvicorn.error"
+    assert first["level"] == "error"
     assert "ZeroDivisionError: boom" in first["exception"]
     assert second["event"] == "Worker w1: started, key [redacted]"
 

@@ -16,7 +16,7 @@ from service.datasets.report import build_report, histogram
 from service.datasets.scan import iter_lines, line_ranges
 from service.datasets.validate import ERROR_CODES, WARNING_CODES
 from service.errors import InvalidFile, InvalidRequest
-from tests.conftest import PUBLIC_DATA
+from tests.support.env import PUBLIC_DATA
 
 TOY = PUBLIC_DATA / "openai_cookbook_toy_chat_fine_tuning.jsonl"
 BERTCODE = PUBLIC_DATA / "bertcode_sentiment_training_set.jsonl"
@@ -190,7 +190,8 @@ def test_blank_lines_anywhere_are_counted_and_never_fatal(tmp_path: Path) -> Non
     assert sum(result["errors"]["counts"].values()) == 0
     assert result["warnings"]["counts"]["duplicate_example"] == 1
     duplicate = next(s for s in result["warnings"]["samples"] if s["code"] == "duplicate_example")
-    assert duplicate["line"] == 5 and "line 3" in duplicate["message"]
+    assert duplicate["line"] == 5
+    assert "line 3" in duplicate["message"]
 
 
 def test_a_utf8_bom_before_the_first_line_is_accepted(tmp_path: Path) -> None:
@@ -228,7 +229,8 @@ def test_samples_carry_their_line_content_cut_and_decoded_safely(tmp_path: Path)
     assert (duplicate["line"], duplicate["content"]) == (4, VALID.decode())
     assert all(s["content"] is None for s in warnings if s["line"] is None)
     missing = next(s for s in warnings if s["line"] == 5)
-    assert missing["content"] == long.decode()[:499] + "…" and len(missing["content"]) == 500
+    assert missing["content"] == long.decode()[:499] + "…"
+    assert len(missing["content"]) == 500
 
 
 def test_iter_lines_splits_like_bytes_split_at_any_block_size(tmp_path: Path) -> None:
@@ -247,9 +249,11 @@ def test_line_ranges_start_after_newlines_and_cover_the_file(tmp_path: Path) -> 
     path = tmp_path / "ranges"
     path.write_bytes(data)
     ranges = line_ranges(path, 1000)
-    assert ranges[0][0] == 0 and ranges[-1][1] == len(data)
+    assert ranges[0][0] == 0
+    assert ranges[-1][1] == len(data)
     for (_, end), (start, _) in itertools.pairwise(ranges):
-        assert end == start and data[start - 1:start] == b"\n"
+        assert end == start
+        assert data[start - 1:start] == b"\n"
     assert line_ranges(tmp_path / "ranges", 10**9) == [(0, len(data))]
 
 
@@ -288,8 +292,10 @@ def test_warnings_for_size_duplicates_and_limits(tmp_path: Path) -> None:
     path = write_lines(tmp_path, VALID, long, VALID)
     result = report(path, model="tiny-model", prices=load_prices(table))
     counts = result["warnings"]["counts"]
-    assert counts["over_token_limit"] == 1 and counts["duplicate_example"] == 1
-    assert counts["too_few_examples"] == 1 and counts["missing_system_message"] == 1
+    assert counts["over_token_limit"] == 1
+    assert counts["duplicate_example"] == 1
+    assert counts["too_few_examples"] == 1
+    assert counts["missing_system_message"] == 1
     over = next(s for s in result["warnings"]["samples"] if s["code"] == "over_token_limit")
     assert over["line"] == 2
     estimate = result["estimate"]

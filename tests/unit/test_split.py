@@ -148,7 +148,8 @@ def test_prompt_completion_stratifies_by_completion(tmp_path: Path) -> None:
     parts = split_file(data.path, "prompt_completion", split(strategy="stratified"),
                        tmp_path / "out")
     for name, part in parts.items():
-        assert part.labels is not None and sum(part.labels.values()) == part.rows
+        assert part.labels is not None
+        assert sum(part.labels.values()) == part.rows
         for label, n in data.labels.items():
             assert within_one(part.labels[label], n, THREE[name])
 
@@ -182,7 +183,8 @@ def test_rows_without_an_assistant_message_form_their_own_stratum(tmp_path: Path
     parts = split_file(src, "chat", split(strategy="stratified",
                                           fractions={"train": 0.5, "test": 0.5}), tmp_path / "o")
     for part in parts.values():
-        assert part.labels == {"x": 5} and part.rows == 10
+        assert part.labels == {"x": 5}
+        assert part.rows == 10
 
 
 def test_too_few_rows_for_the_fractions_is_refused(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from service.datasets.tokens import (
     encoding_name_for,
     lean_encoding,
 )
-from tests.conftest import PUBLIC_DATA
+from tests.support.env import PUBLIC_DATA
 
 TOY = PUBLIC_DATA / "openai_cookbook_toy_chat_fine_tuning.jsonl"
 BERTCODE = PUBLIC_DATA / "bertcode_sentiment_training_set.jsonl"

@@ -83,7 +83,8 @@ def test_message_errors_count_once_per_message_and_name_the_message() -> None:
     issues = check_chat(chat({"role": "bot", "content": "a"}, {"role": "bot", "content": "b"},
                              ASSISTANT))
     assert codes(issues) == ["unrecognized_role", "unrecognized_role"]
-    assert "Message 2" in issues[1][1] and "'bot'" in issues[1][1]
+    assert "Message 2" in issues[1][1]
+    assert "'bot'" in issues[1][1]
 
 
 @pytest.mark.parametrize(("example", "expected"), [
@@ -155,7 +156,9 @@ def test_common_suffix_shrinks_to_what_all_share() -> None:
 def test_label_imbalance_and_too_few_thresholds() -> None:
     assert validate.label_imbalance({"a": 50, "b": 10}) is None
     issue = validate.label_imbalance({"a": 51, "b": 10, "c": 20})
-    assert issue is not None and issue[0] == "label_imbalance" and "'a'" in issue[1]
+    assert issue is not None
+    assert issue[0] == "label_imbalance"
+    assert "'a'" in issue[1]
     assert validate.label_imbalance({"a": 100}) is None
     assert validate.too_few_examples(10) is None
     assert validate.too_few_examples(9) == ("too_few_examples",

@@ -9,10 +9,11 @@ import sys
 import httpx
 
 from devtools.redis_server import free_port
-from tests.conftest import ROOT, new_project_key
 from tests.factories import wait_until
-from tests.worker.processes import start_worker, stop_worker, worker_env
-from tests.worker.test_validation_recovery import reachable
+from tests.support.api import new_project_key
+from tests.support.env import ROOT
+from tests.support.processes import reachable
+from tests.support.workers import start_worker, stop_worker, syncing_worker_env
 
 
 def partial_files(settings):
@@ -33,7 +34,7 @@ def start_upload(port: int, key: str) -> socket.socket:
 
 
 def test_a_partial_upload_left_by_a_killed_api_is_removed(ctx, settings, emulator, tmp_path):
-    env = worker_env(settings, emulator, FTM_UPLOAD_MAX_SECONDS="1")
+    env = syncing_worker_env(settings, emulator, FTM_UPLOAD_MAX_SECONDS="1")
     port = free_port()
     api = subprocess.Popen([sys.executable, "-m", "uvicorn", "service.api.app:create_app",
                             "--factory", "--port", str(port), "--log-level", "warning"],

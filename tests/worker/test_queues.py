@@ -32,5 +32,6 @@ def test_metrics_show_depth_and_oldest_age_per_queue(client, ctx):
     assert 'ftm_queue_depth{queue="ftm-validation",state="queued"} 1.0' in text
     assert 'ftm_queue_depth{queue="ftm",state="queued"} 0.0' in text
     age = re.search(r'ftm_queue_oldest_age_seconds\{queue="ftm-validation"\} (\S+)', text)
-    assert age is not None and float(age.group(1)) > 3600
+    assert age is not None
+    assert float(age.group(1)) > 3600
     assert 'ftm_queue_oldest_age_seconds{queue="ftm"} 0.0' in text

@@ -6,14 +6,9 @@ import time
 import pytest
 
 from tests.factories import chat_dataset, wait_until
-from tests.jobs.test_follow import admin
-from tests.jobs.test_launch import create_job
-from tests.worker.processes import (
-    check_worker,
-    start_worker,
-    stop_worker,
-    worker_env,
-)
+from tests.support.api import create_job
+from tests.support.emulator import admin
+from tests.support.workers import check_worker, start_worker, stop_worker, syncing_worker_env
 from worker import health
 
 
@@ -37,7 +32,7 @@ def statuses(client, auth, job_ids):
 
 def test_jobs_finish_and_sweeps_live_on_after_redis_restarts(client, ctx, auth, emulator,
                                                               settings, own_redis, tmp_path):
-    env = worker_env(settings, emulator)
+    env = syncing_worker_env(settings, emulator)
     worker = start_worker(env, tmp_path / "worker.log")
     try:
         train = chat_dataset(client, ctx, auth)
@@ -65,7 +60,7 @@ def test_jobs_finish_and_sweeps_live_on_after_redis_restarts(client, ctx, auth, 
 
 
 def test_health_check_fails_once_the_sweeps_stop(ctx, settings, emulator, tmp_path):
-    env = worker_env(settings, emulator)
+    env = syncing_worker_env(settings, emulator)
     assert check_worker(env).returncode == 1  # no worker yet
     worker = start_worker(env, tmp_path / "worker.log")
     try:
@@ -78,7 +73,7 @@ def test_health_check_fails_once_the_sweeps_stop(ctx, settings, emulator, tmp_pa
 
 
 def test_one_worker_leads_the_sweeps_and_another_takes_over(ctx, settings, emulator, tmp_path):
-    env = worker_env(settings, emulator)
+    env = syncing_worker_env(settings, emulator)
     first = start_worker(env, tmp_path / "first.log")
     second = None
     try:

@@ -8,9 +8,11 @@ import httpx
 import pytest
 
 from devtools.redis_server import free_port
-from tests.conftest import ROOT, new_project_key
 from tests.factories import chat_lines, run_tasks, upload, wait_until
-from tests.worker.processes import start_worker, stop_worker, worker_env
+from tests.support.api import new_project_key
+from tests.support.env import ROOT
+from tests.support.processes import reachable
+from tests.support.workers import start_worker, stop_worker, syncing_worker_env
 
 
 @pytest.fixture
@@ -34,7 +36,7 @@ def test_a_worker_killed_while_validating_leaves_the_dataset_to_the_sweep(
     response = upload(client, auth, chat_lines(20))
     assert response.status_code == 201, response.text
     dataset_id = response.json()["id"]
-    env = worker_env(settings, emulator, FTM_FAULT_POINTS='["validate.before_recording"]',
+    env = syncing_worker_env(settings, emulator, FTM_FAULT_POINTS='["validate.before_recording"]',
                      **QUICK_RECOVERY)
     worker = start_worker(env, tmp_path / "worker.log")
     try:
@@ -50,7 +52,7 @@ def test_a_worker_killed_while_validating_leaves_the_dataset_to_the_sweep(
 
 def test_an_api_killed_right_after_recording_leaves_nothing_unrecoverable(
         ctx, settings, emulator, tmp_path):
-    env = worker_env(settings, emulator, FTM_FAULT_POINTS='["datasets.upload.recorded"]',
+    env = syncing_worker_env(settings, emulator, FTM_FAULT_POINTS='["datasets.upload.recorded"]',
                      **QUICK_RECOVERY)
     port = free_port()
     api = subprocess.Popen([sys.executable, "-m", "uvicorn", "service.api.app:create_app",
@@ -76,13 +78,6 @@ def test_an_api_killed_right_after_recording_leaves_nothing_unrecoverable(
                                                     or b""), timeout=60, every=0.2)
     finally:
         stop_worker(worker)
-
-
-def reachable(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 @pytest.fixture

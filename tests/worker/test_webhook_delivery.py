@@ -1,103 +1,24 @@
 """Outbound webhooks end to end: real Redis, real RQ (in-process, with its scheduler for the
 delayed retries) and a real HTTP receiver on a free port."""
 
-import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from rq import SimpleWorker
 from standardwebhooks import Webhook as Verifier
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from devtools.redis_server import free_port
-from service.context import Context
 from service.webhooks import deliver
 from service.webhooks.models import Delivery
 from service.webhooks.service import notify
-from tests.conftest import new_project_key
-from worker.context import use_context
-
-LOCAL_RECEIVERS = {"webhook_allowed_targets": ["127.0.0.1/32"]}
-JOB = {"job": {"id": "job_1", "object": "job", "status": "succeeded"}}
-
-
-@dataclass
-class Received:
-    path: str
-    headers: dict[str, str]
-    body: str
-    arrived: float
-
-
-@dataclass
-class Receiver:
-    """Records every request; answers `fail_status` to the first `fail_first` of them."""
-
-    port: int = 0
-    fail_first: int = 0
-    fail_status: int = 500
-    requests: list[Received] = field(default_factory=list)
-
-    def url(self, path: str = "/hook") -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    receiver = Receiver()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("content-length", 0))).decode()
-            receiver.requests.append(Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body,
-                                              time.monotonic()))
-            failing = len(receiver.requests) <= receiver.fail_first
-            self.send_response(receiver.fail_status if failing else 204)
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    receiver.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield receiver
-    server.shutdown()
-    server.server_close()
+from tests.support.api import new_project_key
+from tests.support.env import LOCAL_RECEIVERS
+from tests.support.webhooks import JOB, deliveries, new_webhook, run_until_idle
 
 
 @pytest.fixture
 def settings_overrides() -> dict[str, object]:
     return {"webhook_retry_base_seconds": 0.05, "webhook_max_attempts": 3, **LOCAL_RECEIVERS}
-
-
-def run_tasks(ctx: Context, timeout: float = 15, with_scheduler: bool = True) -> None:
-    """Run queued work in-process; with the scheduler, also each delayed retry once it is due,
-    until none is left."""
-    use_context(ctx)
-    deadline = time.monotonic() + timeout
-    while True:
-        SimpleWorker(ctx.queues, connection=ctx.redis).work(
-            burst=True, with_scheduler=with_scheduler, logging_level="WARNING")
-        if not with_scheduler or ctx.queue.scheduled_job_registry.count == 0:
-            return
-        assert time.monotonic() < deadline, "scheduled work still waiting"
-        time.sleep(0.05)
-
-
-def new_webhook(client, auth, url, events=("job.succeeded",)) -> dict:
-    response = client.post("/v1/webhooks", json={"url": url, "events": list(events)},
-                           headers=auth)
-    assert response.status_code == 201
-    return response.json()
-
-
-def deliveries(client, auth, webhook_id) -> list[dict]:
-    return client.get(f"/v1/webhooks/{webhook_id}/deliveries", headers=auth).json()["data"]
 
 
 @pytest.fixture
@@ -109,18 +30,23 @@ def test_delivery_is_signed_the_standard_webhooks_way(client, ctx, project, rece
     project_id, auth = project
     webhook = new_webhook(client, auth, receiver.url())
     notify(ctx, project_id, "job.succeeded", JOB)
-    run_tasks(ctx)
+    run_until_idle(ctx)
     [request] = receiver.requests
     payload = Verifier(webhook["secret"]).verify(request.body, request.headers)
-    assert payload["type"] == "job.succeeded" and payload["data"] == JOB
-    assert payload["id"].startswith("evt_") and request.headers["webhook-id"] == payload["id"]
+    assert payload["type"] == "job.succeeded"
+    assert payload["data"] == JOB
+    assert payload["id"].startswith("evt_")
+    assert request.headers["webhook-id"] == payload["id"]
     assert abs(payload["created_at"] - time.time()) < 60
     assert request.headers["webhook-signature"].startswith("v1,")
     assert request.headers["content-type"] == "application/json"
     [delivery] = deliveries(client, auth, webhook["id"])
-    assert delivery["status"] == "succeeded" and delivery["attempts"] == 1
-    assert delivery["last_status_code"] == 204 and delivery["delivered_at"] is not None
-    assert delivery["event_id"] == payload["id"] and delivery["next_attempt_at"] is None
+    assert delivery["status"] == "succeeded"
+    assert delivery["attempts"] == 1
+    assert delivery["last_status_code"] == 204
+    assert delivery["delivered_at"] is not None
+    assert delivery["event_id"] == payload["id"]
+    assert delivery["next_attempt_at"] is None
     with pytest.raises(WebhookVerificationError):
         Verifier(new_webhook(client, auth, receiver.url())["secret"]).verify(
             request.body, request.headers)
@@ -134,7 +60,7 @@ def test_only_subscribed_endpoints_get_an_event(client, ctx, project, receiver):
     _, other = new_project_key(client, "other")
     new_webhook(client, other, receiver.url("/other-project"), ["job.succeeded"])
     notify(ctx, project_id, "job.succeeded", JOB)
-    run_tasks(ctx)
+    run_until_idle(ctx)
     assert sorted(r.path for r in receiver.requests) == ["/both", "/succeeded"]
 
 
@@ -143,16 +69,18 @@ def test_failed_attempts_are_retried_with_the_same_webhook_id(client, ctx, proje
     receiver.fail_first = 2
     webhook = new_webhook(client, auth, receiver.url())
     notify(ctx, project_id, "job.succeeded", JOB)
-    run_tasks(ctx)
+    run_until_idle(ctx)
     assert len(receiver.requests) == 3
     assert len({r.headers["webhook-id"] for r in receiver.requests}) == 1
     assert len({r.body for r in receiver.requests}) == 1
     for request in receiver.requests:
         Verifier(webhook["secret"]).verify(request.body, request.headers)
     [delivery] = deliveries(client, auth, webhook["id"])
-    assert delivery["status"] == "succeeded" and delivery["attempts"] == 3
+    assert delivery["status"] == "succeeded"
+    assert delivery["attempts"] == 3
     assert [a["status_code"] for a in delivery["history"]] == [500, 500, 204]
-    assert delivery["last_status_code"] == 204 and delivery["last_error"] is None
+    assert delivery["last_status_code"] == 204
+    assert delivery["last_error"] is None
 
 
 def test_delivery_gives_up_as_failed_after_the_last_attempt(client, ctx, project, receiver):
@@ -160,22 +88,27 @@ def test_delivery_gives_up_as_failed_after_the_last_attempt(client, ctx, project
     receiver.fail_first, receiver.fail_status = 100, 503
     webhook = new_webhook(client, auth, receiver.url())
     notify(ctx, project_id, "job.succeeded", JOB)
-    run_tasks(ctx)
+    run_until_idle(ctx)
     assert len(receiver.requests) == 3
     [delivery] = deliveries(client, auth, webhook["id"])
-    assert delivery["status"] == "failed" and delivery["attempts"] == 3
-    assert delivery["last_status_code"] == 503 and delivery["last_error"] == "HTTP 503"
-    assert delivery["next_attempt_at"] is None and delivery["delivered_at"] is None
+    assert delivery["status"] == "failed"
+    assert delivery["attempts"] == 3
+    assert delivery["last_status_code"] == 503
+    assert delivery["last_error"] == "HTTP 503"
+    assert delivery["next_attempt_at"] is None
+    assert delivery["delivered_at"] is None
 
 
 def test_unreachable_receiver_is_recorded_and_given_up(client, ctx, project):
     project_id, auth = project
     webhook = new_webhook(client, auth, f"http://127.0.0.1:{free_port()}/hook")
     notify(ctx, project_id, "job.succeeded", JOB)
-    run_tasks(ctx)
+    run_until_idle(ctx)
     [delivery] = deliveries(client, auth, webhook["id"])
-    assert delivery["status"] == "failed" and delivery["attempts"] == 3
-    assert delivery["last_status_code"] is None and delivery["last_error"] == "connection failed"
+    assert delivery["status"] == "failed"
+    assert delivery["attempts"] == 3
+    assert delivery["last_status_code"] is None
+    assert delivery["last_error"] == "connection failed"
 
 
 @pytest.mark.parametrize("settings_overrides", [{"webhook_retry_base_seconds": 30,
@@ -186,18 +119,20 @@ def test_a_failed_attempt_schedules_the_next_after_the_backoff(
     receiver.fail_first = 1
     webhook = new_webhook(client, auth, receiver.url())
     notify(ctx, project_id, "job.succeeded", JOB)
-    run_tasks(ctx, with_scheduler=False)
+    run_until_idle(ctx, with_scheduler=False)
     [delivery] = deliveries(client, auth, webhook["id"])
-    assert delivery["status"] == "pending" and delivery["attempts"] == 1
+    assert delivery["status"] == "pending"
+    assert delivery["attempts"] == 1
     first_at = delivery["history"][0]["at"]
     assert first_at + 29 <= delivery["next_attempt_at"] <= first_at + 31
     scheduled = ctx.queue.scheduled_job_registry
     [job_id] = scheduled.get_job_ids()
     job = ctx.queue.fetch_job(job_id)
-    assert job.func_name == "worker.tasks.deliver_webhook" and list(job.args) == [delivery["id"]]
+    assert job.func_name == "worker.tasks.deliver_webhook"
+    assert list(job.args) == [delivery["id"]]
     assert abs(scheduled.get_scheduled_time(job).timestamp() - delivery["next_attempt_at"]) <= 1
     ctx.enqueue("deliver_webhook", delivery["id"])  # an early duplicate does nothing
-    run_tasks(ctx, with_scheduler=False)
+    run_until_idle(ctx, with_scheduler=False)
     assert len(receiver.requests) == 1
 
 
@@ -214,9 +149,10 @@ def test_a_jobs_own_url_gets_the_event_signed_with_the_job_secret(client, ctx, p
     endpoint = new_webhook(client, auth, receiver.url("/endpoint"))
     notify(ctx, project_id, "job.status_changed", JOB, extra_url=receiver.url("/job"))
     notify(ctx, project_id, "job.succeeded", JOB, extra_url=receiver.url("/endpoint"))
-    run_tasks(ctx)
+    run_until_idle(ctx)
     by_path = {r.path: r for r in receiver.requests}
-    assert sorted(by_path) == ["/endpoint", "/job"] and len(receiver.requests) == 2
+    assert sorted(by_path) == ["/endpoint", "/job"]
+    assert len(receiver.requests) == 2
     payload = Verifier(secret).verify(by_path["/job"].body, by_path["/job"].headers)
     assert payload["type"] == "job.status_changed"
     Verifier(endpoint["secret"]).verify(by_path["/endpoint"].body, by_path["/endpoint"].headers)
@@ -228,10 +164,11 @@ def test_deliveries_of_a_deleted_webhook_fail_unsent(client, ctx, project, recei
     notify(ctx, project_id, "job.succeeded", JOB)
     [pending] = deliveries(client, auth, webhook["id"])
     client.delete(f"/v1/webhooks/{webhook['id']}", headers=auth)
-    run_tasks(ctx)
+    run_until_idle(ctx)
     assert receiver.requests == []
     delivery = ctx.store.get(Delivery, pending["id"])
-    assert delivery.status == "failed" and "deleted" in delivery.last_error
+    assert delivery.status == "failed"
+    assert "deleted" in delivery.last_error
 
 
 def test_a_lost_delivery_task_is_queued_again_by_the_overdue_sweep(client, ctx, project,
@@ -240,10 +177,10 @@ def test_a_lost_delivery_task_is_queued_again_by_the_overdue_sweep(client, ctx, 
     webhook = new_webhook(client, auth, receiver.url())
     notify(ctx, project_id, "job.succeeded", JOB)
     ctx.queue.empty()  # the task is lost with its worker
-    run_tasks(ctx)
+    run_until_idle(ctx)
     assert receiver.requests == []
     assert deliver.requeue_overdue(ctx, grace_seconds=0) == 1
-    run_tasks(ctx)
+    run_until_idle(ctx)
     assert len(receiver.requests) == 1
     assert deliveries(client, auth, webhook["id"])[0]["status"] == "succeeded"
     assert deliver.requeue_overdue(ctx, grace_seconds=0) == 0

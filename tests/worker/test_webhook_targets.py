@@ -1,18 +1,15 @@
 """Webhooks reach public addresses only: loopback, private, link-local, multicast and unspecified
 targets are refused at registration in every spelling and again at delivery after DNS
-resolution; a local listener proves no request reaches a refused address."""
+resolution; a local receiver proves no request reaches a refused address."""
 
 import socket
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from service.context import build_context
 from service.webhooks.service import notify
-from tests.conftest import new_project_key
-from tests.worker.test_webhook_delivery import JOB, deliveries, run_tasks
+from tests.support.api import new_project_key, problem
+from tests.support.webhooks import JOB, Receiver, deliveries, run_until_idle
 
 
 def internal_name() -> list[str]:
@@ -22,42 +19,6 @@ def internal_name() -> list[str]:
     except OSError:
         return []
     return [socket.gethostname()]
-
-
-class Listener:
-    """A local HTTP server recording each request; answers 204, or a redirect to `redirect_to`."""
-
-    def __init__(self) -> None:
-        self.requests: list[tuple[str, dict[str, str]]] = []
-        self.redirect_to: str | None = None
-        listener = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                self.rfile.read(int(self.headers.get("content-length", 0)))
-                listener.requests.append((self.path, {k.lower(): v for k, v in self.headers.items()}))
-                self.send_response(307 if listener.redirect_to else 204)
-                if listener.redirect_to:
-                    self.send_header("Location", listener.redirect_to)
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def listener() -> Iterator[Listener]:
-    listener = Listener()
-    yield listener
-    listener.close()
 
 
 @pytest.fixture
@@ -77,8 +38,8 @@ def refused_spellings(port: int) -> list[str]:
             "http://[64:ff9b::7f00:1]/"]
 
 
-def test_refused_addresses_are_422_in_every_spelling_and_never_reached(client, auth, listener):
-    for url in refused_spellings(listener.port):
+def test_refused_addresses_are_422_in_every_spelling_and_never_reached(client, auth, receiver):
+    for url in refused_spellings(receiver.port):
         for path, body, field in (
                 ("/v1/webhooks", {"url": url, "events": ["job.succeeded"]}, "body.url"),
                 ("/v1/jobs", {"model": "gpt-4o-mini-2024-07-18", "training_dataset": "ds_x",
@@ -89,7 +50,7 @@ def test_refused_addresses_are_422_in_every_spelling_and_never_reached(client, a
             assert answer.json()["errors"][0]["field"] == field
     assert client.get("/v1/webhooks", headers=auth).json()["data"] == []
     assert client.get("/v1/jobs", headers=auth).json()["data"] == []
-    assert listener.requests == []
+    assert receiver.requests == []
 
 
 @pytest.mark.parametrize("url", ["ftp://hooks.example.com/x", "file:///etc/passwd",
@@ -101,8 +62,7 @@ def test_malformed_urls_other_schemes_and_credentials_are_422(client, auth, url)
                        ("/v1/jobs", {"model": "gpt-4o-mini-2024-07-18",
                                      "training_dataset": "ds_x", "webhook_url": url})):
         answer = client.post(path, headers=auth, json=body)
-        assert answer.status_code == 422, (url, answer.text)
-        assert answer.json()["code"] == "invalid_webhook_url"
+        problem(answer, 422, "invalid_webhook_url")
 
 
 def test_public_and_unresolvable_names_are_accepted(client, auth):
@@ -111,53 +71,63 @@ def test_public_and_unresolvable_names_are_accepted(client, auth):
         answer = client.post("/v1/webhooks", headers=auth,
                              json={"url": url, "events": ["job.succeeded"]})
         assert answer.status_code == 201, (url, answer.text)
+        webhook = answer.json()
+        assert webhook["id"].startswith("wh_")
+        assert webhook["url"] == url
+        assert webhook["events"] == ["job.succeeded"]
+        assert webhook["secret"].startswith("whsec_")
 
 
 @pytest.mark.parametrize("settings_overrides", [{"webhook_allowed_targets": ["localhost"],
                                                  "webhook_max_attempts": 1}])
 def test_an_allowed_internal_receiver_gets_the_delivery_under_its_own_name(
-        client, ctx, listener, settings_overrides):
+        client, ctx, receiver, settings_overrides):
     project_id, auth = new_project_key(client)
-    url = f"http://localhost:{listener.port}/hook"
+    url = f"http://localhost:{receiver.port}/hook"
     assert client.post("/v1/webhooks", headers=auth,
                        json={"url": url, "events": ["job.succeeded"]}).status_code == 201
     notify(ctx, project_id, "job.succeeded", JOB)
-    run_tasks(ctx)
-    [(path, headers)] = listener.requests
-    assert path == "/hook" and headers["host"] == f"localhost:{listener.port}"
+    run_until_idle(ctx)
+    [request] = receiver.requests
+    path, headers = request.path, request.headers
+    assert path == "/hook"
+    assert headers["host"] == f"localhost:{receiver.port}"
 
 
 @pytest.mark.parametrize("settings_overrides", [{"webhook_allowed_targets": ["127.0.0.0/8"],
                                                  "webhook_retry_base_seconds": 0.05,
                                                  "webhook_max_attempts": 2}])
-def test_delivery_checks_the_resolved_address_again(client, settings, listener,
+def test_delivery_checks_the_resolved_address_again(client, settings, receiver,
                                                     settings_overrides):
     """Registered while allowed (or while the name resolved elsewhere); the worker, whose
     settings allow nothing internal, refuses each attempt once the name resolves to loopback."""
     project_id, auth = new_project_key(client)
     hook = client.post("/v1/webhooks", headers=auth, json={
-        "url": f"http://localhost:{listener.port}/hook", "events": ["job.succeeded"]}).json()
+        "url": f"http://localhost:{receiver.port}/hook", "events": ["job.succeeded"]}).json()
     worker = build_context(settings.model_copy(update={"webhook_allowed_targets": []}))
     notify(worker, project_id, "job.succeeded", JOB)
-    run_tasks(worker)
+    run_until_idle(worker)
     [delivery] = deliveries(client, auth, hook["id"])
-    assert delivery["status"] == "failed" and delivery["attempts"] == 2
-    assert delivery["last_error"] == "refused address" and delivery["last_status_code"] is None
-    assert listener.requests == []
+    assert delivery["status"] == "failed"
+    assert delivery["attempts"] == 2
+    assert delivery["last_error"] == "refused address"
+    assert delivery["last_status_code"] is None
+    assert receiver.requests == []
     worker.redis.close()
 
 
 @pytest.mark.parametrize("settings_overrides", [{"webhook_allowed_targets": ["127.0.0.1/32"],
                                                  "webhook_max_attempts": 1}])
-def test_redirects_are_not_followed(client, ctx, listener, settings_overrides):
+def test_redirects_are_not_followed(client, ctx, receiver, settings_overrides):
     project_id, auth = new_project_key(client)
-    elsewhere = Listener()
-    listener.redirect_to = f"http://127.0.0.1:{elsewhere.port}/stolen"
+    elsewhere = Receiver()
+    receiver.redirect_to = f"http://127.0.0.1:{elsewhere.port}/stolen"
     hook = client.post("/v1/webhooks", headers=auth, json={
-        "url": f"http://127.0.0.1:{listener.port}/hook", "events": ["job.succeeded"]}).json()
+        "url": f"http://127.0.0.1:{receiver.port}/hook", "events": ["job.succeeded"]}).json()
     notify(ctx, project_id, "job.succeeded", JOB)
-    run_tasks(ctx)
+    run_until_idle(ctx)
     elsewhere.close()
     [delivery] = deliveries(client, auth, hook["id"])
-    assert delivery["last_error"] == "HTTP 307" and len(listener.requests) == 1
+    assert delivery["last_error"] == "HTTP 307"
+    assert len(receiver.requests) == 1
     assert elsewhere.requests == []

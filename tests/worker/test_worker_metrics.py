@@ -13,7 +13,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from service.metrics import PROVIDER_REQUESTS, TASK_SECONDS
-from tests.conftest import ROOT
+from tests.support.env import ROOT
 from worker import metrics
 
 
@@ -73,4 +73,5 @@ def test_a_port_in_use_is_one_json_line_and_no_traceback(tmp_path):
                              text=True, timeout=60, check=True)
     lines = [orjson.loads(line) for line in (run.stdout + run.stderr).splitlines()]
     assert [line["event"] for line in lines] == ["worker.metrics.unavailable"]
-    assert lines[0]["port"] == port and lines[0]["level"] == "error"
+    assert lines[0]["port"] == port
+    assert lines[0]["level"] == "error"

@@ -1,15 +1,16 @@
-"""Small helpers for the emulator tests: data to train on, and waiting for jobs."""
+"""The emulator through the openai SDK, for its own tests: data to train on, waiting for jobs."""
 
 import json
-import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from openai import OpenAI
 from openai.types.fine_tuning import FineTuningJob
 
+from tests.factories import wait_until
+from tests.support.env import TERMINAL
+
 T = TypeVar("T")
-TERMINAL = ("succeeded", "failed", "cancelled")
 SYSTEM = "Classify the review as Positive, Negative or Neutral."
 REVIEWS = {
     "Positive": ["I loved this blender, it crushes ice perfectly",
@@ -59,14 +60,7 @@ def create_job(client: OpenAI, training_file: str | None = None, **overrides: An
 
 def wait_for(probe: Callable[[], T | None], timeout: float = 20.0, every: float = 0.05) -> T:
     """Poll until probe answers something truthy; fail after timeout seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {probe}")
-        time.sleep(every)
+    return cast(T, wait_until(probe, timeout=timeout, every=every))
 
 
 def wait_for_status(client: OpenAI, job_id: str, *statuses: str) -> FineTuningJob:
