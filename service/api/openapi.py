@@ -155,7 +155,9 @@ def build(app: FastAPI) -> dict[str, Any]:
 def priced_model(prices: PriceTable) -> dict[str, Any]:
     """A model the price table knows, or a fine-tuned model of one."""
     names = sorted([*prices.models, *prices.aliases])
-    tuned = "^ft:(?:" + "|".join(name.replace(".", "\\.") for name in names) + ")(?:-[0-9-]+)?:\\S+$"
+    # A dated snapshot suffix is dropped as the price table's lookup drops it (_SNAPSHOT_SUFFIX).
+    tuned = ("^ft:(?:" + "|".join(name.replace(".", "\\.") for name in names)
+             + ")(?:-[0-9]{4}-[0-9]{2}-[0-9]{2}|-[0-9]{4})?:\\S+$")
     return {"anyOf": [{"type": "string", "enum": names}, {"type": "string", "pattern": tuned}],
             "description": "The tokenizer, context limit and price to use; default the "
                            "configured default model."}

@@ -16,6 +16,7 @@ from service.datasets.models import Dataset, DatasetFormat, DatasetStatus
 from service.datasets.pricing import auto_epochs
 from service.errors import (
     BudgetExceeded,
+    Conflict,
     DatasetNotReady,
     InvalidJobState,
     InvalidRequest,
@@ -57,7 +58,7 @@ class ModelNotTunable(InvalidRequest):
     code = "model_not_tunable"
 
 
-class ProviderJobAlreadyTracked(InvalidRequest):
+class ProviderJobAlreadyTracked(Conflict):
     code = "provider_job_already_tracked"
 
 

@@ -107,7 +107,8 @@ def test_import_follows_a_job_created_elsewhere(client, ctx, auth, emulator):
     final = drive_jobs(ctx, terminal(client, auth, job["id"]))
     assert final["status"] == "succeeded" and "elsewhere" in final["fine_tuned_model"]
     again = client.post("/v1/jobs/import", headers=auth, json={"provider_job_id": created.id})
-    assert again.status_code == 422 and again.json()["code"] == "provider_job_already_tracked"
+    assert again.status_code == 409
+    assert again.json()["code"] == "provider_job_already_tracked"
 
 
 def test_reconcile_adopts_a_provider_job_redis_lost(client, ctx, auth, emulator):

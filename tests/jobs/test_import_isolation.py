@@ -26,4 +26,5 @@ def test_another_projects_provider_job_looks_unknown(client, emulator):
     assert theirs.json()["code"] == "provider_job_not_found"
     assert client.get("/v1/jobs", headers=other).json()["data"] == []
     again = client.post("/v1/jobs/import", headers=owner, json={"provider_job_id": created.id})
-    assert again.status_code == 422 and again.json()["code"] == "provider_job_already_tracked"
+    assert again.status_code == 409
+    assert again.json()["code"] == "provider_job_already_tracked"

@@ -5,6 +5,7 @@ import orjson
 import redis.asyncio
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
+from pydantic import WithJsonSchema
 from sse_starlette.sse import EventSourceResponse, ServerSentEvent
 
 from service.api.deps import BEARER, ContextDep, ProjectDep, caller_project
@@ -27,7 +28,7 @@ from service.jobs.models import (
 )
 from service.jobs.sync import read_json
 from service.pagination import Page
-from service.store.events import is_valid_id, read_after
+from service.store.events import PREFIX, is_valid_id, read_after
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 HEARTBEAT_SECONDS = 15
@@ -51,7 +52,7 @@ def create_job(body: JobCreate, project: ProjectDep, ctx: ContextDep) -> Respons
     return job_response(created, 202)
 
 
-@router.post("/import", status_code=202, response_model=Job, responses=problems(404, 502))
+@router.post("/import", status_code=202, response_model=Job, responses=problems(404, 409, 502))
 def import_job(body: JobImport, project: ProjectDep, ctx: ContextDep) -> Response:
     return job_response(jobs.import_job(ctx, project, body), 202)
 
@@ -92,6 +93,15 @@ def resume_job(job_id: str, project: ProjectDep, ctx: ContextDep) -> Response:
     return job_response(jobs.resume(ctx, project.id, job_id), 202)
 
 
+EVENT_ID_PATTERN = rf"^{PREFIX}[0-9]+(-[0-9]+)?$"  # what is_valid_id takes
+# Sent as a string or not at all: the schema says so rather than offer null.
+EVENT_ID_SCHEMA = WithJsonSchema({"type": "string", "pattern": EVENT_ID_PATTERN,
+                                  "examples": ["ev_1733011200000-0"]})
+EventCursor = Annotated[str | None, Query(
+    description="The id of the last event seen (from the previous page or stream)."),
+    EVENT_ID_SCHEMA]
+
+
 def checked_cursor(after: str | None) -> str | None:
     if after is not None and not is_valid_id(after):
         raise InvalidCursor(f"{after!r} is not an event id.",
@@ -101,7 +111,7 @@ def checked_cursor(after: str | None) -> str | None:
 
 @router.get("/{job_id}/events")
 def list_job_events(job_id: str, project: ProjectDep, ctx: ContextDep,
-                    after: After = None, limit: Limit = 20) -> Page[JobEvent]:
+                    after: EventCursor = None, limit: Limit = 20) -> Page[JobEvent]:
     jobs.get(ctx, project.id, job_id)
     found = job_events.log_of(ctx).after(job_id, checked_cursor(after), limit + 1)
     data = [JobEvent.model_validate(event) for event in found[:limit]]
@@ -114,8 +124,9 @@ def list_job_events(job_id: str, project: ProjectDep, ctx: ContextDep,
             responses={200: {"content": server_sent_events(
                 "Each event: `id` the event id, `event` its type (or `end`), `data` its JSON.")}})
 async def stream_job_events(job_id: str, request: Request, project: ProjectDep, ctx: ContextDep,
-                        after: After = None,
-                        last_event_id: Annotated[str | None, Header()] = None) -> EventSourceResponse:
+                        after: EventCursor = None,
+                        last_event_id: Annotated[str | None, Header(), EVENT_ID_SCHEMA] = None,
+                        ) -> EventSourceResponse:
     jobs.get(ctx, project.id, job_id)
     cursor = checked_cursor(last_event_id or after)
     stream = job_events.log_of(ctx).stream(job_id)
