@@ -142,6 +142,8 @@ def build(app: FastAPI) -> dict[str, Any]:
     tunable = tunable_model(app.state.context.settings.tunable_models)
     for name in ("JobCreate", "PipelineJob"):
         schemas[name]["properties"]["model"] = tunable
+    evaluated = schemas["EvaluationCreate"]["properties"]["models"]["anyOf"][0]
+    evaluated["items"] = evaluable_model(app.state.context.settings.chat_models)
     report = spec["paths"]["/v1/datasets/{dataset_id}/report"]["get"]
     for param in report["parameters"]:
         if param["name"] == "model":
@@ -188,6 +190,15 @@ def tunable_model(models: list[str]) -> dict[str, Any]:
             "description": "A configured base model, or one of the project's fine-tuned models "
                            "(an unknown `ft:` model is `404 model_not_found`).",
             "examples": [models[0]] if models else []}
+
+
+def evaluable_model(models: list[str]) -> dict[str, Any]:
+    """What POST /v1/evaluations takes in models: a configured chat model or a fine-tuned one."""
+    return {"anyOf": [{"type": "string", "enum": models},
+                      {"type": "string", "pattern": "^ft:[^\\s]+$"}],
+            "description": "A configured chat model, or one of the project's fine-tuned models "
+                           "(an unknown `ft:` model is `404 model_not_found`, a deleted one "
+                           "`422 model_not_available`)."}
 
 
 def add_schema(schemas: dict[str, Any], model: type[BaseModel]) -> None:

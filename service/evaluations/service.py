@@ -11,7 +11,13 @@ from service.context import Context
 from service.datasets import ingest
 from service.datasets import service as datasets
 from service.datasets.models import Dataset, DatasetFormat
-from service.errors import EvaluationNotFound, InvalidJobState, InvalidRequest, ModelNotAvailable
+from service.errors import (
+    EvaluationNotFound,
+    InvalidJobState,
+    InvalidRequest,
+    ModelNotAvailable,
+    ModelNotFound,
+)
 from service.evaluations import predictions, states
 from service.evaluations.models import (
     TERMINAL,
@@ -106,6 +112,8 @@ def check_model(ctx: Context, project_id: str, model: str, field: str, from_job:
     base = ctx.settings.chat_models + (ctx.settings.tunable_models if from_job else [])
     if owned is None and model in base:
         return
+    if owned is None and model.startswith("ft:"):
+        raise ModelNotFound(model)  # as on POST /v1/jobs: a fine-tuned model not of this project
     why = ("it was deleted" if owned is not None else
            "it is neither one of this project's fine-tuned models nor a configured base model "
            f"({', '.join(ctx.settings.chat_models)})")

@@ -93,7 +93,8 @@ def resume_job(job_id: str, project: ProjectDep, ctx: ContextDep) -> Response:
     return job_response(jobs.resume(ctx, project.id, job_id), 202)
 
 
-EVENT_ID_PATTERN = rf"^{PREFIX}[0-9]+(-[0-9]+)?$"  # what is_valid_id takes
+# What is_valid_id takes (two 64-bit numbers), a little more narrowly.
+EVENT_ID_PATTERN = rf"^{PREFIX}[0-9]{{1,19}}(-[0-9]{{1,19}})?$"
 # Sent as a string or not at all: the schema says so rather than offer null.
 EVENT_ID_SCHEMA = WithJsonSchema({"type": "string", "pattern": EVENT_ID_PATTERN,
                                   "examples": ["ev_1733011200000-0"]})
