@@ -23,11 +23,9 @@ CHECKS = ("not_a_server_error", "status_code_conformance", "content_type_conform
           "response_headers_conformance", "response_schema_conformance",
           "positive_data_acceptance")
 RATE_LIMIT_PER_MINUTE = "100000"
-# Jobs move along quickly, but each sweep is a forked task: one a second would starve the
-# dataset validations queued behind them on a busy machine, and uploads would then hit the
-# validation backlog (429) rather than the contract.
-# The validation backlog is raised with it: it is a rate limit too (429), which uploads at a
-# fuzzer's pace would otherwise hit instead of their logic.
+# The validation backlog is raised with the rate limit: it is a limit too (429), which uploads
+# at a fuzzer's pace would hit instead of their logic. Jobs move along quickly, but each sweep is
+# a forked task: one a second would starve the validations queued behind them on a busy machine.
 STACK_SETTINGS = {"rate_limit_per_minute": RATE_LIMIT_PER_MINUTE,
                   "max_datasets_awaiting_validation": "100000", "sync_sweep_seconds": "3",
                   "sync_interval_running_seconds": "0.5", "sync_interval_queued_seconds": "0.5"}
@@ -54,6 +52,8 @@ fail-on = true
 enabled = false
 {checks}
 
+# Ids of the resources made before the run (devtools.fuzz_data), so operations on an id reach
+# their logic rather than answering 404 (the 404s are covered by the route tests).
 [parameters]
 "path.dataset_id" = "{r.dataset}"
 "path.job_id" = "{r.job}"
@@ -103,6 +103,7 @@ parameters = {{ "path.job_id" = "{r.running_job}" }}
 include-operation-id = "deleteModel"
 parameters = {{ "path.model" = "{r.spare_model}" }}
 
+# A model the project may tune: a random name is only ever 404 model_not_found.
 [[operations]]
 include-operation-id = "createJob"
 parameters = {{ "body.model" = "{base_model}", "body.training_dataset" = "{r.dataset}", "body.validation_dataset" = "{r.dataset}" }}
