@@ -39,7 +39,7 @@ bench: sync
 openapi: sync
 	@$(UV) run --frozen python -m devtools.openapi > openapi/openapi.json
 
-# Schemathesis over every operation against a live stack, bounded by FTM_FUZZ_SECONDS (180).
+# Schemathesis over every operation against a live stack, bounded by FTM_FUZZ_SECONDS (150).
 fuzz: sync
 	@$(UV) run --frozen python -m devtools.fuzz
 

@@ -17,8 +17,7 @@ Every error class of the service lives here, drawn as it inherits (a test checks
     │   ├── InvalidName (422 invalid_name)
     │   ├── InvalidCursor (422 invalid_cursor)
     │   ├── DatasetFormatMismatch (422 dataset_format_mismatch)
-    │   ├── ModelNotTunable (422 model_not_tunable)
-    │   └── ProviderJobAlreadyTracked (422 provider_job_already_tracked)
+    │   └── ModelNotTunable (422 model_not_tunable)
     ├── Unauthorized (401 unauthorized)
     ├── Forbidden (403 forbidden)
     │   └── ModelNotDeletable (403 model_not_deletable)
@@ -41,7 +40,8 @@ Every error class of the service lives here, drawn as it inherits (a test checks
     │   ├── InvalidJobState (409 invalid_job_state)
     │   ├── InvalidEvaluationState (409 invalid_evaluation_state)
     │   ├── InvalidPipelineState (409 invalid_pipeline_state)
-    │   └── IdempotencyKeyInUse (409 idempotency_key_in_use)
+    │   ├── IdempotencyKeyInUse (409 idempotency_key_in_use)
+    │   └── ProviderJobAlreadyTracked (409 provider_job_already_tracked)
     ├── PayloadTooLarge (413 payload_too_large)
     ├── MalformedJson (400 malformed_json)
     ├── RequestTimeout (408 request_timeout)
@@ -146,10 +146,6 @@ class DatasetFormatMismatch(InvalidRequest):
 
 class ModelNotTunable(InvalidRequest):
     code = "model_not_tunable"
-
-
-class ProviderJobAlreadyTracked(InvalidRequest):
-    code = "provider_job_already_tracked"
 
 
 class Unauthorized(ServiceError):
@@ -285,6 +281,10 @@ class InvalidPipelineState(Conflict):
 
 class IdempotencyKeyInUse(Conflict):
     code = "idempotency_key_in_use"
+
+
+class ProviderJobAlreadyTracked(Conflict):
+    code = "provider_job_already_tracked"
 
 
 class PayloadTooLarge(ServiceError):

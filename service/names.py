@@ -5,9 +5,12 @@ logs, headers and terminals that show them."""
 import unicodedata
 from typing import Annotated
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, Field
 
 CONTROL_CATEGORIES = ("Cc", "Zl", "Zp")
+# The same rule for the published schema: Cc is U+0000-001F and U+007F-009F; Zl and Zp are
+# U+2028 and U+2029.
+PRINTABLE_PATTERN = r"^[^\u0000-\u001f\u007f-\u009f\u2028\u2029]*$"
 
 
 def control_character(text: str) -> str | None:
@@ -25,4 +28,5 @@ def printable(text: str) -> str:
     return text
 
 
-Name = Annotated[str, AfterValidator(printable)]
+Name = Annotated[str, AfterValidator(printable),
+                 Field(json_schema_extra={"pattern": PRINTABLE_PATTERN})]

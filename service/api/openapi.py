@@ -142,6 +142,8 @@ def build(app: FastAPI) -> dict[str, Any]:
     tunable = tunable_model(app.state.context.settings.tunable_models)
     for name in ("JobCreate", "PipelineJob"):
         schemas[name]["properties"]["model"] = tunable
+    evaluated = schemas["EvaluationCreate"]["properties"]["models"]["anyOf"][0]
+    evaluated["items"] = evaluable_model(app.state.context.settings.chat_models)
     report = spec["paths"]["/v1/datasets/{dataset_id}/report"]["get"]
     for param in report["parameters"]:
         if param["name"] == "model":
@@ -155,7 +157,9 @@ def build(app: FastAPI) -> dict[str, Any]:
 def priced_model(prices: PriceTable) -> dict[str, Any]:
     """A model the price table knows, or a fine-tuned model of one."""
     names = sorted([*prices.models, *prices.aliases])
-    tuned = "^ft:(?:" + "|".join(name.replace(".", "\\.") for name in names) + ")(?:-[0-9-]+)?:\\S+$"
+    # A dated snapshot suffix is dropped as the price table's lookup drops it (_SNAPSHOT_SUFFIX).
+    tuned = ("^ft:(?:" + "|".join(name.replace(".", "\\.") for name in names)
+             + ")(?:-[0-9]{4}-[0-9]{2}-[0-9]{2}|-[0-9]{4})?:\\S+$")
     return {"anyOf": [{"type": "string", "enum": names}, {"type": "string", "pattern": tuned}],
             "description": "The tokenizer, context limit and price to use; default the "
                            "configured default model."}
@@ -186,6 +190,15 @@ def tunable_model(models: list[str]) -> dict[str, Any]:
             "description": "A configured base model, or one of the project's fine-tuned models "
                            "(an unknown `ft:` model is `404 model_not_found`).",
             "examples": [models[0]] if models else []}
+
+
+def evaluable_model(models: list[str]) -> dict[str, Any]:
+    """What POST /v1/evaluations takes in models: a configured chat model or a fine-tuned one."""
+    return {"anyOf": [{"type": "string", "enum": models},
+                      {"type": "string", "pattern": "^ft:[^\\s]+$"}],
+            "description": "A configured chat model, or one of the project's fine-tuned models "
+                           "(an unknown `ft:` model is `404 model_not_found`, a deleted one "
+                           "`422 model_not_available`)."}
 
 
 def add_schema(schemas: dict[str, Any], model: type[BaseModel]) -> None:

@@ -36,7 +36,8 @@ FORMATS = ("chat", "prompt_completion", "preference", "csv")
 class SplitRequest(BaseModel):
     """The body of POST /v1/datasets/{id}/split."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"strategy": "random", "fractions": {"train": 0.8, "validation": 0.2}, "seed": 7}]})
     strategy: Literal["random", "stratified"] = "random"
     fractions: dict[Part, Annotated[float, Field(gt=0, le=1)]] = Field(
         min_length=1, description="Any of train, validation, test, adding up to 1.",

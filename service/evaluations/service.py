@@ -18,6 +18,7 @@ from service.errors import (
     InvalidEvaluationState,
     InvalidJobState,
     ModelNotAvailable,
+    ModelNotFound,
 )
 from service.evaluations import predictions, states
 from service.evaluations.models import (
@@ -110,6 +111,8 @@ def check_model(ctx: Context, project_id: str, model: str, field: str, from_job:
     base = ctx.settings.chat_models + (ctx.settings.tunable_models if from_job else [])
     if owned is None and model in base:
         return
+    if owned is None and model.startswith("ft:"):
+        raise ModelNotFound(model)  # as on POST /v1/jobs: a fine-tuned model not of this project
     why = ("it was deleted" if owned is not None else
            "it is neither one of this project's fine-tuned models nor a configured base model "
            f"({', '.join(ctx.settings.chat_models)})")

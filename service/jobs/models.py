@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from service.datasets.models import DatasetReport
 from service.errors import ConflictingHyperparameters
 from service.store.records import Record
+from service.webhooks.models import WEBHOOK_URL_PATTERN
 
 
 class JobStatus(StrEnum):
@@ -137,7 +138,8 @@ class JobCreate(BaseModel):
     metadata: Metadata = Field(default_factory=dict)
     max_cost_usd: float | None = Field(None, gt=0)
     webhook_url: str | None = Field(None, max_length=2048,
-                                    description="a public http(s) URL; checked by the service")
+                                    description="a public http(s) URL; checked by the service",
+                                    json_schema_extra={"pattern": WEBHOOK_URL_PATTERN})
     dry_run: bool = False
 
     def resolved_method(self) -> Method:

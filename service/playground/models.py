@@ -1,6 +1,6 @@
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, WithJsonSchema
 
 
 class PassThrough(BaseModel):
@@ -42,7 +42,16 @@ class ChatCompletionRequest(PassThrough):
 class EmbeddingRequest(PassThrough):
     """OpenAI's embeddings body; `encoding_format` (the SDK sends base64) passes through."""
 
-    input: str | list[Any]
+    # Checked by the provider, as OpenAI states it: a non-empty string, or 1-2048 non-empty
+    # strings or token arrays.
+    input: Annotated[str | list[Any], WithJsonSchema({"title": "Input", "anyOf": [
+        {"type": "string", "minLength": 1},
+        {"type": "array", "minItems": 1, "maxItems": 2048,
+         "items": {"type": "string", "minLength": 1}},
+        {"type": "array", "minItems": 1, "items": {"type": "integer", "minimum": 0}},
+        {"type": "array", "minItems": 1, "maxItems": 2048,
+         "items": {"type": "array", "minItems": 1, "items": {"type": "integer", "minimum": 0}}},
+    ]})]
 
 
 class Open(BaseModel):

@@ -38,7 +38,12 @@ def decode(entry: Entry) -> dict[str, Any]:
 
 def is_valid_id(event_id: str) -> bool:
     head, _, tail = to_stream_id(event_id).partition("-")
-    return event_id.startswith(PREFIX) and head.isdigit() and (tail == "" or tail.isdigit())
+    return event_id.startswith(PREFIX) and is_u64(head) and (tail == "" or is_u64(tail))
+
+
+def is_u64(text: str) -> bool:
+    """ASCII digits Redis takes as one half of a stream id (a larger one breaks the read)."""
+    return text.isascii() and text.isdigit() and int(text) < 2**64
 
 
 class EventLog:

@@ -6,6 +6,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from service.names import Name
 from service.store.records import Record
 
+# What the service takes for a receiver (checked in service.webhooks.targets), for the published
+# schema: an absolute http(s) URL whose host is a name or an IPv4 address, with no user name or
+# password, in printable ASCII.
+WEBHOOK_URL_PATTERN = (r"^[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9._~-]+(:[0-9]{1,5})?"
+                       r"([/?#][\x21-\x7e]*)?$")
+
 
 class WebhookEvent(StrEnum):
     job_succeeded = "job.succeeded"
@@ -29,7 +35,8 @@ class WebhookCreate(BaseModel):
          "events": ["job.succeeded", "job.failed", "evaluation.completed"]}]})
     url: str = Field(max_length=2048, examples=["https://hooks.example.com/finetune"],
                      description="a public http(s) URL without credentials; checked by the "
-                                 "service against the operator's allow-list")
+                                 "service against the operator's allow-list",
+                     json_schema_extra={"pattern": WEBHOOK_URL_PATTERN})
     events: list[WebhookEvent] = Field(min_length=1, json_schema_extra={"uniqueItems": True})
     description: Name | None = Field(None, max_length=512)
 

@@ -16,13 +16,22 @@ def post(client, auth, **body):
     return client.post("/v1/evaluations", headers=auth, json=body)
 
 
-def test_unknown_model_is_422_model_not_available(client, ctx, auth):
+def test_unknown_fine_tuned_model_is_404_model_not_found(client, ctx, auth):
     dataset = chat_dataset(client, ctx, auth, 6)
     response = post(client, auth, dataset=dataset, models=[MODEL, "ft:gpt-4o-mini:nobody:x:1"])
+    assert response.status_code == 404
+    body = response.json()
+    assert body["code"] == "model_not_found"
+    assert "ft:gpt-4o-mini:nobody:x:1" in body["detail"]
+
+
+def test_unconfigured_base_model_is_422_model_not_available(client, ctx, auth):
+    dataset = chat_dataset(client, ctx, auth, 6)
+    response = post(client, auth, dataset=dataset, models=[MODEL, "davinci-002"])
     assert response.status_code == 422
     body = response.json()
     assert body["code"] == "model_not_available"
-    assert "ft:gpt-4o-mini:nobody:x:1" in body["detail"]
+    assert "davinci-002" in body["detail"]
     assert body["errors"][0]["field"] == "body.models[1]"
 
 

@@ -107,7 +107,7 @@ def test_import_follows_a_job_created_elsewhere(client, ctx, auth, emulator):
     assert final["status"] == "succeeded"
     assert "elsewhere" in final["fine_tuned_model"]
     again = client.post("/v1/jobs/import", headers=auth, json={"provider_job_id": created.id})
-    problem(again, 422, "provider_job_already_tracked")
+    problem(again, 409, "provider_job_already_tracked")
 
 
 def test_reconcile_adopts_a_provider_job_redis_lost(client, ctx, auth, emulator):

@@ -27,4 +27,4 @@ def test_another_projects_provider_job_looks_unknown(client, emulator):
     assert theirs.json()["code"] == "provider_job_not_found"
     assert client.get("/v1/jobs", headers=other).json()["data"] == []
     again = client.post("/v1/jobs/import", headers=owner, json={"provider_job_id": created.id})
-    problem(again, 422, "provider_job_already_tracked")
+    problem(again, 409, "provider_job_already_tracked")

@@ -4,7 +4,7 @@ SDK of a provider nor reaches past `ctx.provider` to a client or to the gateway'
 import ast
 from pathlib import Path
 
-from tests.conftest import ROOT
+from tests.support.env import ROOT
 
 PROVIDER_PACKAGE = ROOT / "service" / "provider"
 SOURCE_TREES = ("service", "worker", "ftm", "devtools", "bench")

@@ -23,15 +23,23 @@ from service.datasets.models import (
 )
 from service.datasets.split import SplitRequest
 from service.deletion import Deleted
+from service.names import PRINTABLE_PATTERN
 from service.pagination import Page
 from service.store.clients import Pipeline
 
 router = APIRouter(prefix="/v1/datasets", tags=["datasets"])
 
+# The file is UTF-8 text: JSONL (chat, prompt_completion, preference) or CSV with a header row;
+# its lines are checked after the upload, its encoding and first lines before the answer.
+UPLOAD_EXAMPLE = ('{"messages": [{"role": "system", "content": "Classify the reflection."}, '
+                  '{"role": "user", "content": "I learned to question my first answer."}, '
+                  '{"role": "assistant", "content": "Critical Reflection"}]}\n')
 UPLOAD_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
     "type": "object", "required": ["file"], "properties": {
-        "file": {"type": "string", "format": "binary"},
-        "name": {"type": "string"},
+        "file": {"type": "string", "format": "binary", "examples": [UPLOAD_EXAMPLE],
+                 "description": "UTF-8 text: JSON Lines (chat, prompt_completion or "
+                                "preference) or CSV with a header row."},
+        "name": {"type": "string", "pattern": PRINTABLE_PATTERN},
         "format": {"type": "string", "enum": ["auto", *DatasetFormat], "default": "auto"}}}}}}}
 
 

@@ -2,6 +2,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import WithJsonSchema
 
 from service.api.deps import ContextDep, ProjectDep
 from service.api.openapi import problems
@@ -44,8 +45,10 @@ def cancel_evaluation(evaluation_id: str, project: ProjectDep, ctx: ContextDep) 
             responses={200: {"content": {"text/csv": {}}}})
 def list_evaluation_predictions(
         evaluation_id: str, project: ProjectDep, ctx: ContextDep, limit: Limit = 20,
-        after: Annotated[str | None, Query(description="The id of the last prediction of the "
-                                                       "previous page.")] = None,
+        after: Annotated[str | None, Query(
+            description="The id (`<model>:<index>`) of the last prediction of the previous page."),
+            WithJsonSchema({"type": "string", "pattern": "^.+:[0-9]+$",
+                            "examples": ["ft:gpt-4o-mini-2024-07-18:org::AbC123xy:41"]})] = None,
         model: Annotated[str | None, Query(description="Only this model's predictions.")] = None,
         correct: Annotated[bool | None, Query(description="Only right (or wrong) ones.")] = None,
         format: Annotated[Literal["json", "csv"], Query()] = "json") -> Response:

@@ -5,6 +5,7 @@ from typing import Annotated, Any, Literal
 import orjson
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
+from pydantic import WithJsonSchema
 from sse_starlette.sse import EventSourceResponse, ServerSentEvent
 
 from service.api.deps import BEARER, ContextDep, ProjectDep, caller_project
@@ -27,7 +28,7 @@ from service.jobs.models import (
     JobStatus,
 )
 from service.pagination import Page, take_page, whole_page
-from service.store.events import follow, is_valid_id
+from service.store.events import PREFIX, follow, is_valid_id
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 HEARTBEAT_SECONDS = 15
@@ -47,7 +48,7 @@ def create_job(body: JobCreate, project: ProjectDep, ctx: ContextDep) -> Respons
     return job_response(created, 202)
 
 
-@router.post("/import", status_code=202, response_model=Job, responses=problems(404, 502))
+@router.post("/import", status_code=202, response_model=Job, responses=problems(404, 409, 502))
 def import_job(body: JobImport, project: ProjectDep, ctx: ContextDep) -> Response:
     return job_response(jobs.import_job(ctx, project, body), 202)
 
@@ -88,6 +89,16 @@ def resume_job(job_id: str, project: ProjectDep, ctx: ContextDep) -> Response:
     return job_response(jobs.resume(ctx, project.id, job_id), 202)
 
 
+# What is_valid_id takes (two 64-bit numbers), a little more narrowly.
+EVENT_ID_PATTERN = rf"^{PREFIX}[0-9]{{1,19}}(-[0-9]{{1,19}})?$"
+# Sent as a string or not at all: the schema says so rather than offer null.
+EVENT_ID_SCHEMA = WithJsonSchema({"type": "string", "pattern": EVENT_ID_PATTERN,
+                                  "examples": ["ev_1733011200000-0"]})
+EventCursor = Annotated[str | None, Query(
+    description="The id of the last event seen (from the previous page or stream)."),
+    EVENT_ID_SCHEMA]
+
+
 def checked_cursor(after: str | None) -> str | None:
     if after is not None and not is_valid_id(after):
         raise InvalidCursor(f"{after!r} is not an event id.",
@@ -97,7 +108,7 @@ def checked_cursor(after: str | None) -> str | None:
 
 @router.get("/{job_id}/events")
 def list_job_events(job_id: str, project: ProjectDep, ctx: ContextDep,
-                    after: After = None, limit: Limit = 20) -> Page[JobEvent]:
+                    after: EventCursor = None, limit: Limit = 20) -> Page[JobEvent]:
     jobs.get(ctx, project.id, job_id)
     found = job_events.log_of(ctx).after(job_id, checked_cursor(after), limit + 1)
     return take_page(map(JobEvent.model_validate, found), limit)
@@ -107,8 +118,9 @@ def list_job_events(job_id: str, project: ProjectDep, ctx: ContextDep,
             responses={200: {"content": server_sent_events(
                 "Each event: `id` the event id, `event` its type (or `end`), `data` its JSON.")}})
 async def stream_job_events(job_id: str, request: Request, project: ProjectDep, ctx: ContextDep,
-                        after: After = None,
-                        last_event_id: Annotated[str | None, Header()] = None) -> EventSourceResponse:
+                        after: EventCursor = None,
+                        last_event_id: Annotated[str | None, Header(), EVENT_ID_SCHEMA] = None,
+                        ) -> EventSourceResponse:
     jobs.get(ctx, project.id, job_id)
     cursor = checked_cursor(last_event_id or after)
     stream = job_events.log_of(ctx).stream(job_id)
