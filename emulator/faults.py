@@ -67,7 +67,7 @@ class Gate:
                 await refusal(scope, receive, send_with_headers)
             else:
                 await self.app(scope, receive, send_with_headers)
-        except Exception as exc:  # noqa: BLE001 - answer 500 in OpenAI's shape, log one line
+        except Exception as exc:
             print(f"emulator: {scope['method']} {scope['path']} failed: {exc!r}",
                   file=sys.stderr, flush=True)
             if entry["status"] is None:

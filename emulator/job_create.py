@@ -90,7 +90,7 @@ def check_method(body: dict[str, Any], spec: ModelSpec) -> tuple[str, dict[str, 
     if kind not in ("supervised", "dpo", "reinforcement"):
         raise invalid(f"Invalid value for 'method.type': {kind!r}. Supported values are: "
                       "'supervised', 'dpo' and 'reinforcement'.", "method.type", "invalid_value")
-    if kind != "supervised" and not spec.dpo or kind == "reinforcement":
+    if (kind != "supervised" and not spec.dpo) or kind == "reinforcement":
         raise invalid(f"Model {spec.resolved} does not support the {kind} method.",
                       "method.type", "unsupported_method")
     section = method.get(kind) or {}

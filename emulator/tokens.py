@@ -15,7 +15,7 @@ def load(encoding: str) -> tiktoken.Encoding | None:
     """The tiktoken encoding, or None when it cannot be loaded (no cache, no network)."""
     try:
         return tiktoken.get_encoding(encoding)
-    except Exception:  # noqa: BLE001 - any failure means: count approximately instead
+    except Exception:
         return None
 
 

@@ -78,7 +78,7 @@ class StdoutHandler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         try:
             write_line(self.format(record))
-        except Exception:  # noqa: BLE001 - logging's contract: report a bad record, never raise
+        except Exception:
             self.handleError(record)
 
 

@@ -37,7 +37,7 @@ def run(ctx: Context, evaluation_id: str) -> None:
         again = step(ctx, evaluation_id, lease)
     except ServiceError as exc:
         fail(ctx, evaluation_id, EvaluationError(code=exc.code, message=exc.detail))
-    except Exception as exc:  # noqa: BLE001 - the task's boundary records the failure
+    except Exception as exc:
         log.exception("evaluation.run.crashed", evaluation_id=evaluation_id)
         fail(ctx, evaluation_id, EvaluationError(code="internal_error", message=repr(exc)))
     finally:

@@ -53,7 +53,7 @@ def sync_each(ctx: Context, job_ids: list[str]) -> None:
             sync(ctx, job_id)
         except JobTimeoutException:
             raise  # the task's time is up: the jobs left come back when their leases end
-        except Exception:  # noqa: BLE001 - logged with its traceback; the lease retries it
+        except Exception:
             log.exception("job.sync.crashed", job_id=job_id)
 
 

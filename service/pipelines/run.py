@@ -62,7 +62,7 @@ def advance(ctx: Context, pipeline_id: str) -> None:
             wait = step_through(ctx, pipeline_id)
         except redis.RedisError:
             raise  # nothing can be recorded now; the sweep queues the advance again
-        except Exception as exc:  # noqa: BLE001 - the task's boundary records the failure
+        except Exception as exc:
             log.exception("pipeline.advance.crashed", pipeline_id=pipeline_id)
             states.end(ctx, pipeline_id, PipelineStatus.failed,
                        StepError(code="internal_error", message=repr(exc)))
