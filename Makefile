@@ -43,5 +43,7 @@ openapi: sync
 fuzz: sync
 	@$(UV) run --frozen python -m devtools.fuzz
 
+# Ruff's chosen rule set (pyproject.toml) over all the code, and mypy (strict) over what ships.
 lint: sync
 	@$(UV) run --frozen ruff check service worker emulator devtools tests bench ftm
+	@$(UV) run --frozen mypy
