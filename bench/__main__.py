@@ -1,4 +1,5 @@
-"""`python -m bench [report|eval|jobs|api|upload|creates] [options for that one]`: the benchmarks, one after the other.
+"""`python -m bench [report|eval|jobs|api|upload|creates] [options for that one]`: the
+benchmarks, one after the other.
 
 Without a name all of them run in turn (`make bench`), each in its own process writing its JSON
 under bench/results/; a summary of those files closes the run. With a name only that one runs,

@@ -1,4 +1,5 @@
-"""The yardstick for the API bench: FastAPI doing nothing but the one Redis read of GET /v1/jobs/{id}.
+"""The yardstick for the API bench: FastAPI doing nothing but the one Redis read of
+GET /v1/jobs/{id}.
 
 Same client (redis-py, synchronous, a route run in the thread pool like the service's), same key,
 same bytes back; no auth, rate limit, logging, metrics or model. Run with the same uvicorn settings

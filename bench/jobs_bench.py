@@ -21,6 +21,7 @@ Results go to bench/results/jobs.json.
 """
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -91,10 +92,8 @@ class Processes:
                 process.kill()
                 process.wait(5)
             if own_group:  # whatever it left behind: RQ work horses, the cron process
-                try:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.killpg(process.pid, signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    pass
 
     def tails(self, lines: int = 15) -> None:
         for path in sorted(self.logs.glob("*.log")):
@@ -182,7 +181,7 @@ def memory_by_family(client: redis.Redis) -> dict[str, int]:
     for key in found:
         pipe.memory_usage(key, samples=0)
     sizes: Counter[str] = Counter()
-    for key, size in zip(found, pipe.execute()):
+    for key, size in zip(found, pipe.execute(), strict=True):
         sizes[family_of(key.decode())] += size or 0
     return dict(sizes.most_common())
 
@@ -235,7 +234,7 @@ def lags(api: httpx.Client, emulator: httpx.Client, job_ids: list[str]
                 for job in emulator.get("/__emulator/jobs").json()["data"]
                 if (job["metadata"] or {}).get("ftm_job_id")}
     with ThreadPoolExecutor(8) as pool:
-        service = dict(zip(job_ids, pool.map(lambda j: status_times(api, j), job_ids)))
+        service = dict(zip(job_ids, pool.map(lambda j: status_times(api, j), job_ids), strict=True))
     result: dict[str, dict[str, Any]] = {}
     for status in ("queued", "running", "succeeded"):
         values = [service[j][status] - provider[j][status] for j in job_ids

@@ -96,7 +96,10 @@ async def run_async(url: str, headers: dict[str, str], connections: int,
                            for _ in range(connections)))
     took = time.perf_counter() - started
     ranked = sorted(latencies) or [0.0]
-    at = lambda q: ranked[min(len(ranked) - 1, int(q * len(ranked)))] * 1000
+
+    def at(q: float) -> float:
+        return ranked[min(len(ranked) - 1, int(q * len(ranked)))] * 1000
+
     return result(len(latencies), took, len(errors), at(0.5), at(0.99), ranked[-1] * 1000,
                   "python-asyncio")
 

@@ -15,6 +15,7 @@ under the file size.
 """
 
 import argparse
+import contextlib
 import os
 import resource
 import subprocess
@@ -113,10 +114,8 @@ def measure(phase: str, path: Path, model: str, workers: int) -> dict[str, Any]:
                 tree = [process, *process.children(recursive=True)]
                 sizes = []
                 for member in tree:
-                    try:
+                    with contextlib.suppress(psutil.Error):
                         sizes.append(member.memory_info().rss)
-                    except psutil.Error:
-                        pass
                 peak["rss_total"] = max(peak["rss_total"], sum(sizes))
                 peak["rss_max_process"] = max(peak["rss_max_process"], max(sizes, default=0))
                 peak["processes"] = max(peak["processes"], len(sizes))

@@ -106,7 +106,8 @@ parameters = {{ "path.model" = "{r.spare_model}" }}
 # A model the project may tune: a random name is only ever 404 model_not_found.
 [[operations]]
 include-operation-id = "createJob"
-parameters = {{ "body.model" = "{base_model}", "body.training_dataset" = "{r.dataset}", "body.validation_dataset" = "{r.dataset}" }}
+parameters = {{ "body.model" = "{base_model}", "body.training_dataset" = "{r.dataset}", \
+"body.validation_dataset" = "{r.dataset}" }}
 
 [[operations]]
 include-operation-id = "createEvaluation"
@@ -119,7 +120,8 @@ parameters = {{ "query.after" = "{r.model}:0" }}
 
 [[operations]]
 include-operation-id = "createPipeline"
-parameters = {{ "body.dataset" = "{r.dataset}", "body.job.model" = "{base_model}", "body.split.fractions" = {{ train = 0.8, test = 0.2 }} }}
+parameters = {{ "body.dataset" = "{r.dataset}", "body.job.model" = "{base_model}", \
+"body.split.fractions" = {{ train = 0.8, test = 0.2 }} }}
 
 [[operations]]
 include-operation-id = "importJob"

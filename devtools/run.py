@@ -6,6 +6,7 @@ Redis last. A child that fails to start stops the others; one that exits later i
 after a pause that doubles while it keeps exiting.
 """
 
+import contextlib
 import os
 import secrets
 import signal
@@ -143,10 +144,9 @@ def stop(process: Process, timeout: float = 10) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-    try:  # e.g. the worker's scheduler and cron processes, should it have died first
+    # e.g. the worker's scheduler and cron processes, should it have died first
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def stop_all(children: dict[str, Process]) -> None:

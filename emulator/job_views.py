@@ -78,7 +78,8 @@ def planned_events(job: Job) -> list[Event]:
     if job.fail_at_step is not None:
         return events + failure_events(job, lc.START + job.fail_at_step * lc.STEP)
     done = lc.done_v(job)
-    return events + [
+    return [
+        *events,
         (done - lc.FINISHING, "info", "message", "Evaluating model against our usage policies",
          {}),
         (done, "info", "message", "New fine-tuned model created", {}),
@@ -120,9 +121,10 @@ def events(job: Job, now: float) -> list[dict[str, Any]]:
     happened += [(v, 1, i, real, level, "message", message, {})
                  for i, (v, real, level, message) in enumerate(job.actions)]
     happened.sort(key=lambda e: (e[0], e[1], e[2]))
-    rendered = [{"id": lc.stable_id("ftevent-", job.id, group, i), "object": "fine_tuning.job.event",
-                 "created_at": int(real), "level": level, "message": message, "data": data,
-                 "type": kind} for _, group, i, real, level, kind, message, data in happened]
+    rendered = [{"id": lc.stable_id("ftevent-", job.id, group, i),
+                 "object": "fine_tuning.job.event", "created_at": int(real), "level": level,
+                 "message": message, "data": data, "type": kind}
+                for _, group, i, real, level, kind, message, data in happened]
     return rendered[::-1]
 
 
@@ -136,7 +138,8 @@ def checkpoints(job: Job, now: float) -> list[dict[str, Any]]:
         point = job.points[step - 1]
         metrics = {"step": float(step), "train_loss": point.train_loss,
                    "train_mean_token_accuracy": point.train_accuracy,
-                   "valid_loss": point.valid_loss, "valid_mean_token_accuracy": point.valid_accuracy,
+                   "valid_loss": point.valid_loss,
+                   "valid_mean_token_accuracy": point.valid_accuracy,
                    "full_valid_loss": None if point.valid_loss is None
                    else round(point.valid_loss * 0.98, 5),
                    "full_valid_mean_token_accuracy": point.valid_accuracy}

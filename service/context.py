@@ -1,4 +1,5 @@
-"""What every domain function gets first: settings and the clients built from them, once per process."""
+"""What every domain function gets first: settings and the clients built from them, once per
+process."""
 
 import os
 from dataclasses import dataclass

@@ -13,7 +13,8 @@ import structlog
 
 SECRET_FIELDS = {"authorization", "api_key", "openai_api_key", "admin_key", "key", "secret",
                  "password", "token"}
-SECRET_VALUE = re.compile(r"(sk-[A-Za-z0-9_\-]{6,}|ftm_[A-Za-z0-9_\-]{6,}|whsec_[A-Za-z0-9+/=]{6,})")
+SECRET_VALUE = re.compile(
+    r"(sk-[A-Za-z0-9_\-]{6,}|ftm_[A-Za-z0-9_\-]{6,}|whsec_[A-Za-z0-9+/=]{6,})")
 # Library lines written for every task or provider request: debug, not info.
 ROUTINE = ("Worker %s: %s: %s", "Successfully completed", "Worker %s: job %s result",
            "Worker %s: cleaning registries", "Enqueued job ", "HTTP Request:")

@@ -12,7 +12,8 @@ FINAL_SHARES = {"1": 45, "2": 30, "3": 17, "4": 8}  # percent: the class imbalan
 LEVELS = {"1": "No-Reflection", "2": "Understanding", "3": "Simple Reflection",
           "4": "Critical Reflection"}
 SYSTEM = ("Define the best level for reflection based on the level definitions and the question. "
-          "Answer with one of: No-Reflection, Understanding, Simple Reflection, Critical Reflection.")
+          "Answer with one of: No-Reflection, Understanding, Simple Reflection, "
+          "Critical Reflection.")
 USER_TEMPLATE = 'Question: """{Question}"""\nReflection: """{Answers}"""'
 
 _QUESTIONS = [

@@ -44,7 +44,8 @@ class Wheel:
         top = module.split(".")[0]
         if top in sys.stdlib_module_names or self.has_module(module, runnable):
             return True
-        return any(normalize(dist) in self.requires for dist in packages_distributions().get(top, []))
+        return any(normalize(dist) in self.requires
+                   for dist in packages_distributions().get(top, []))
 
 
 def normalize(name: str) -> str:

@@ -28,7 +28,8 @@ def test_compose_runs_what_make_run_runs():
     services = compose["services"]
     assert set(services) == {"redis", "api", "worker"}
     assert "--appendonly" in services["redis"]["command"]
-    assert services["redis"]["command"][services["redis"]["command"].index("--appendonly") + 1] == "yes"
+    redis_command = services["redis"]["command"]
+    assert redis_command[redis_command.index("--appendonly") + 1] == "yes"
     run = (ROOT / "devtools" / "run.py").read_text()
     serve = (ROOT / "service" / "api" / "serve.py").read_text()
     assert services["api"]["command"][0] == "ftm-api"  # the installed script: service.api.serve

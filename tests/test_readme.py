@@ -1,10 +1,10 @@
 """The README's bash blocks, pasted in order into one bash, against the stack `make run` starts.
 
 `devtools.run` runs as `make run` runs it (its own Redis on a free port, the emulator, the API, a
-worker), with a fast emulator. Every ```bash block of the README (curl, then `ftm`) runs as written, but
-for the API's address, in a directory holding the stack's `data/` and the sample `reflections.csv`;
-```sh blocks (make, long-running commands) are left out. Then the service's state is checked, and
-Ctrl-C must stop every process the stack started.
+worker), with a fast emulator. Every ```bash block of the README (curl, then `ftm`) runs as
+written, but for the API's address, in a directory holding the stack's `data/` and the sample
+`reflections.csv`; ```sh blocks (make, long-running commands) are left out. Then the service's
+state is checked, and Ctrl-C must stop every process the stack started.
 """
 
 import os
@@ -109,7 +109,8 @@ def check_ftm_walkthrough(base: str, key: str, state: dict[str, str], empty_rows
                    if e.get("job") == state["F_JOB"]]
     assert [e["status"] for e in evaluations] == ["succeeded"]
     assert evaluations[0]["comparison"]["best_model"] == state["F_MODEL"]
-    for shown in ("confusion matrix", "cost (USD)", "label_imbalance", f"deleted {state['F_MODEL']}"):
+    for shown in ("confusion matrix", "cost (USD)", "label_imbalance",
+                  f"deleted {state['F_MODEL']}"):
         assert shown in output, f"ftm's output lacks {shown!r}"
 
 

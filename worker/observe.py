@@ -51,7 +51,8 @@ def task(routine: bool = False) -> Callable[[Callable[..., None]], Callable[...,
                     seconds = time.perf_counter() - started
                     TASKS.labels(name, outcome).inc()
                     TASK_SECONDS.labels(name).observe(seconds)
-                    getattr(log, level if outcome == "ok" else "warning")("task.done", outcome=outcome, duration_ms=round(seconds * 1000, 1))
+                    getattr(log, level if outcome == "ok" else "warning")(
+                        "task.done", outcome=outcome, duration_ms=round(seconds * 1000, 1))
 
         return run
     return wrap

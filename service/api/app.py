@@ -66,7 +66,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, problems.on_validation_error)
     app.add_exception_handler(HTTPException, problems.on_http_error)
     app.add_exception_handler(Exception, problems.on_unexpected)
-    context = lambda: holder["context"]
+
+    def context() -> Context:
+        return holder["context"]
+
     app.add_middleware(middleware.Edge, context=context)
     tracing.configure("finetune-manager-api")
     tracing.instrument_app(app)

@@ -157,7 +157,8 @@ class BodyLimit:
         if scope["method"] in BODILESS:
             return await self.app(scope, receive, send)
         is_upload = scope["method"] == "POST" and scope["path"] in UPLOAD_PATHS
-        limit = settings.max_upload_bytes + UPLOAD_OVERHEAD if is_upload else settings.max_body_bytes
+        limit = (settings.max_upload_bytes + UPLOAD_OVERHEAD if is_upload
+                 else settings.max_body_bytes)
         too_large = PayloadTooLarge(f"The request body is over the limit of {limit} bytes.")
         headers = Headers(scope=scope)
         length = headers.get("content-length")

@@ -1,4 +1,5 @@
-"""Every error answer: RFC 9457 problem+json, or OpenAI's envelope on the OpenAI-compatible routes."""
+"""Every error answer: RFC 9457 problem+json, or OpenAI's envelope on the OpenAI-compatible
+routes."""
 
 import re
 from collections.abc import Mapping, Sequence
@@ -56,14 +57,16 @@ def error_response(request: Request, status: int, code: str, detail: str,
 async def on_service_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ServiceError)
     if isinstance(exc, ProviderRejected) and exc.provider_error and is_compatible(request):
-        # The provider's own refusal, unchanged: clients branch on its code (context_length_exceeded…).
+        # The provider's own refusal, unchanged: clients branch on its code
+        # (context_length_exceeded…).
         return JSONResponse({"error": exc.provider_error}, exc.provider_status)
     return error_response(request, exc.status, exc.code, exc.detail, exc.errors, exc.headers)
 
 
 # Pydantic names the member of a union an error came from ("literal['auto']", "constrained-int"):
 # not part of where the field is.
-UNION_MEMBER = re.compile(r"^(literal\[.*\]|constrained-\w+|function-\w+\[.*\]|int|float|str|bool)$")
+UNION_MEMBER = re.compile(
+    r"^(literal\[.*\]|constrained-\w+|function-\w+\[.*\]|int|float|str|bool)$")
 
 
 def field_name(loc: Sequence[Any]) -> str:

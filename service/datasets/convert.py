@@ -124,7 +124,7 @@ class Template:
 
     def render(self, values: Mapping[str, str]) -> str:
         parts = [self.literals[0]]
-        for name, literal in zip(self.fields, self.literals[1:]):
+        for name, literal in zip(self.fields, self.literals[1:], strict=True):
             parts += (values[name], literal)
         return "".join(parts)
 

@@ -167,7 +167,8 @@ class CsvTable:
             except StopIteration:
                 return
             except csv.Error as exc:
-                raise _invalid(f"Row {row + 1} (line {line + 1}) is not valid CSV: {exc}.") from None
+                raise _invalid(
+                    f"Row {row + 1} (line {line + 1}) is not valid CSV: {exc}.") from None
             if not fields:
                 continue
             row += 1
@@ -204,11 +205,13 @@ def inspect_csv(path: Path) -> CsvSummary:
     with open_csv(path) as table:
         columns = [_ColumnStats() for _ in table.header]
         rows = 0
-        for rows, fields in table.records():
-            for stats, value in zip(columns, fields):
+        for _, fields in table.records():
+            rows += 1
+            for stats, value in zip(columns, fields, strict=True):
                 stats.add(value.strip())
         return CsvSummary(rows=rows, dialect=table.dialect,
-                          columns=[s.summary(n) for s, n in zip(columns, table.header)])
+                          columns=[s.summary(n)
+                                   for s, n in zip(columns, table.header, strict=True)])
 
 
 class _ColumnStats:

@@ -45,7 +45,8 @@ def validate(ctx: Context, dataset_id: str) -> None:
 
 def inspect(ctx: Context, dataset: Dataset) -> dict[str, Any]:
     with ctx.storage.local_path(dataset.storage_name) as path:
-        fmt = dataset.format if dataset.format_declared else DatasetFormat(guess_format(read_head(path)))
+        fmt = (dataset.format if dataset.format_declared
+               else DatasetFormat(guess_format(read_head(path))))
         if fmt == DatasetFormat.csv:
             summary = csvfile.inspect_csv(path)
             return {"format": fmt, "status": DatasetStatus.ready, "rows": summary.rows,

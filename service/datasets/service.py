@@ -1,5 +1,6 @@
 """What the dataset routes call."""
 
+import contextlib
 import csv
 import hashlib
 import io
@@ -193,10 +194,8 @@ def delete(ctx: Context, project_id: str, dataset_id: str) -> Deleted:
         raise DatasetInUse(f"Dataset {dataset_id} is used by active {users[0]}; cancel it or "
                            "wait for it to finish.")
     for file_id in dataset.provider_files.values():
-        try:
+        with contextlib.suppress(ProviderRejected):  # already gone on the provider
             ctx.provider.delete_file(file_id)
-        except ProviderRejected:
-            pass  # already gone on the provider
     ctx.store.bury(Dataset, dataset_id, project_id)
     repository.leave_backlog(ctx.redis, project_id, dataset_id)
     ctx.storage.delete(storage_name(dataset_id))

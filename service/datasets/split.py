@@ -84,7 +84,7 @@ def split_file(src: Path, fmt: str, request: SplitRequest, dst_dir: Path
         _write_jsonl_parts(src, assignment, paths)
     counts = _count(assignment, codes, len(parts), len(names))
     return {part: SplitPart(path=path, rows=sum(count), labels=_named(count, names, label))
-            for part, path, count in zip(parts, paths, counts)}
+            for part, path, count in zip(parts, paths, counts, strict=True)}
 
 
 def read_labels(src: Path, fmt: str, label: str | None) -> tuple["array[int]", list[str | None]]:
@@ -166,7 +166,7 @@ def allocate(counts: Sequence[int], fractions: Sequence[float],
             break
     else:  # unreachable: a 2-D table always has a controlled rounding
         raise AssertionError("no controlled rounding found")
-    for strata, flow in zip(kinds.values(), flows):
+    for strata, flow in zip(kinds.values(), flows, strict=True):
         # Deal the rounded-up parts round-robin: a stratum never gets the same part twice.
         dealt = [p for p in range(n_parts) for _ in range(flow[p])]
         for i, part in enumerate(dealt):
@@ -175,7 +175,7 @@ def allocate(counts: Sequence[int], fractions: Sequence[float],
     if 0 in totals:
         names = parts or [f"fraction {f:g}" for f in fractions]
         empty = ", ".join(f"{name} ({f:g})" if parts else name
-                          for name, f, t in zip(names, fractions, totals) if t == 0)
+                          for name, f, t in zip(names, fractions, totals, strict=True) if t == 0)
         raise InvalidRequest(
             f"Too few rows ({sum(counts)}) for these fractions: {empty} would get no row. "
             "Use more rows or larger fractions.",
@@ -202,8 +202,8 @@ def _targets(rest_totals: list[int], scale: int, base_totals: list[int]
     targets = []
     for chosen in combinations(open_parts, ups):
         target = [low + (p in chosen) for p, low in enumerate(lows)]
-        empty = sum(b + t == 0 for b, t in zip(base_totals, target))
-        error = sum((t * scale - r) ** 2 for t, r in zip(target, rest_totals))
+        empty = sum(b + t == 0 for b, t in zip(base_totals, target, strict=True))
+        error = sum((t * scale - r) ** 2 for t, r in zip(target, rest_totals, strict=True))
         targets.append((empty, error, [-t for t in target], target))
     return [target for *_, target in sorted(targets)]
 
@@ -351,7 +351,7 @@ def _write_csv_parts(src: Path, assignment: bytearray, paths: list[Path]) -> Non
 def _count(assignment: bytearray, codes: Sequence[int], n_parts: int, n_labels: int
            ) -> list[list[int]]:
     counts = [[0] * n_labels for _ in range(n_parts)]
-    for part, code in zip(assignment, codes):
+    for part, code in zip(assignment, codes, strict=True):
         counts[part][code] += 1
     return counts
 
@@ -360,4 +360,4 @@ def _named(counts: list[int], names: list[str | None], label: str | None
            ) -> dict[str, int] | None:
     if label is None:
         return None
-    return {name: n for name, n in zip(names, counts) if name is not None and n}
+    return {name: n for name, n in zip(names, counts, strict=True) if name is not None and n}

@@ -9,6 +9,7 @@ is followed: every call of `follow` looks at the parts once and the task re-queu
 until every batch has ended and its output and error files are read into the predictions store.
 """
 
+import contextlib
 import tempfile
 from collections.abc import Iterator
 from itertools import islice
@@ -206,9 +207,7 @@ def cancel_remote(ctx: Context, evaluation: Evaluation) -> None:
     """Cancel the evaluation's provider batches that are still running."""
     for part in evaluation.batch_parts:
         if part.batch_id and not part.collected and part.status not in ENDED:
-            try:
+            with contextlib.suppress(ProviderRejected):  # it ended meanwhile
                 ctx.provider.cancel_batch(part.batch_id)
-            except ProviderRejected:
-                pass  # it ended meanwhile
             log.info("evaluation.batch.cancelled", evaluation_id=evaluation.id,
                      batch_id=part.batch_id)

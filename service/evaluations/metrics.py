@@ -111,7 +111,8 @@ def compare(
 ) -> dict[str, Any]:
     """Compare two models scored on the same examples, in the same order."""
     if len(correct_a) != len(correct_b):
-        raise ValueError(f"{len(correct_a)} results for {model_a} but {len(correct_b)} for {model_b}.")
+        raise ValueError(
+            f"{len(correct_a)} results for {model_a} but {len(correct_b)} for {model_b}.")
     fixed = sum(1 for a, b in zip(correct_a, correct_b, strict=True) if a and not b)
     broken = sum(1 for a, b in zip(correct_a, correct_b, strict=True) if b and not a)
     return {

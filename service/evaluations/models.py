@@ -35,7 +35,8 @@ class RunOutcome(StrEnum):
 
 
 class EvaluationCreate(BaseModel):
-    """The body of POST /v1/evaluations: `models`, or `job` (its fine-tuned model, then its base)."""
+    # The docstring is the schema's description in the committed spec: kept on one line.
+    """The body of POST /v1/evaluations: `models`, or `job` (its fine-tuned model, then its base)."""  # noqa: E501
 
     # Either models or job, never both.
     model_config = ConfigDict(extra="forbid", json_schema_extra={

@@ -97,7 +97,8 @@ def finish(ctx: Context, evaluation_id: str) -> None:
     if evaluation is None or evaluation.status in TERMINAL:
         return
     outcome = results.compute(ctx, evaluation)
-    progress = EvaluationProgress(done=predictions.count(ctx, evaluation_id), total=evaluation.progress.total)
+    progress = EvaluationProgress(done=predictions.count(ctx, evaluation_id),
+                                  total=evaluation.progress.total)
     if outcome.error is not None:
         fail(ctx, evaluation_id, outcome.error, {"progress": progress})
         return

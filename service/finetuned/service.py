@@ -39,7 +39,8 @@ def get(ctx: Context, project_id: str, model: str) -> ModelOut:
 
 
 def delete(ctx: Context, project_id: str, model: str) -> Deleted:
-    """Delete the fine-tuned model on the provider and mark it deleted; repeating it answers alike."""
+    """Delete the fine-tuned model on the provider and mark it deleted; repeating it answers
+    alike."""
     record = registry.owned(ctx, project_id, model)
     if record is None:
         if is_base(ctx, model):

@@ -5,6 +5,8 @@ shared by every job of its dataset, so it goes only when none of them is active 
 within the retention; a later job uploads the dataset again.
 """
 
+import contextlib
+
 from service import clock
 from service.context import Context
 from service.datasets.models import Dataset
@@ -42,14 +44,13 @@ def delete_if_unused(ctx: Context, project_id: str, dataset_id: str, cutoff: int
         if dataset_id in (job.training_dataset, job.validation_dataset) and (
                 job.status not in TERMINAL or (job.finished_at or 0) > cutoff):
             return 0  # still needed; the later job's own expiry comes back for it
-    with locks.hold(ctx.redis, LockName.upload, dataset_id, ttl=ctx.settings.launch_lock_seconds) as held:
+    with locks.hold(ctx.redis, LockName.upload, dataset_id,
+                    ttl=ctx.settings.launch_lock_seconds) as held:
         if not held:
             return 0
         for file_id in dataset.provider_files.values():
-            try:
+            with contextlib.suppress(ProviderRejected):  # already gone on the provider
                 ctx.provider.delete_file(file_id)
-            except ProviderRejected:
-                pass  # already gone on the provider
         ctx.store.update(Dataset, dataset_id, lambda d: d.evolve(provider_files={}))
     log.info("dataset.provider_files_deleted", dataset_id=dataset_id,
              files=list(dataset.provider_files.values()))

@@ -34,7 +34,8 @@ class FileNotProcessed(Exception):
 
 def run(ctx: Context, job_id: str) -> None:
     """Launch job_id: upload its datasets, create its provider job, record both. Safe to rerun."""
-    with locks.hold_renewed(ctx.redis, LockName.launch, job_id, ctx.settings.launch_lock_seconds) as held:
+    with locks.hold_renewed(ctx.redis, LockName.launch, job_id,
+                            ctx.settings.launch_lock_seconds) as held:
         if not held:
             return  # another worker has it; the lock expires if that one died
         job = ctx.store.get(Job, job_id)

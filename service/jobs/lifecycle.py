@@ -70,7 +70,8 @@ def write(ctx: Context, job_id: str, change: Callable[[Job], Job], reason: str,
 
 def record_status(ctx: Context, pipe: Pipeline, old: Job, new: Job, reason: str) -> None:
     level = "error" if new.status == JobStatus.failed else "info"
-    message = f"Status changed from {old.status} to {new.status}" + (f": {reason}" if reason else "")
+    message = (f"Status changed from {old.status} to {new.status}"
+               + (f": {reason}" if reason else ""))
     events.log_of(ctx).append_in(pipe, new.id, {
         "object": "job.event", "created_at": clock.now(), "level": level, "type": "status",
         "message": message, "data": {"from": old.status, "to": new.status}, "source": "service"})

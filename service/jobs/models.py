@@ -111,7 +111,8 @@ class DpoMethod(BaseModel):
 Method = Annotated[SupervisedMethod | DpoMethod, Field(discriminator="type")]
 
 
-Metadata = Annotated[dict[Annotated[str, Field(max_length=64)], Annotated[str, Field(max_length=512)]],
+Metadata = Annotated[dict[Annotated[str, Field(max_length=64)],
+                          Annotated[str, Field(max_length=512)]],
                      Field(max_length=16, description="At most 16 keys of at most 64 characters, "
                                                       "values of at most 512.")]
 

@@ -95,18 +95,21 @@ def usable_dataset(ctx: Context, project_id: str, dataset_id: str, method: Metho
     if dataset.status == DatasetStatus.processing:
         raise DatasetNotReady(f"Dataset {dataset_id} is still being validated.")
     if dataset.status == DatasetStatus.invalid:
-        raise DatasetNotReady(f"Dataset {dataset_id} is invalid: {dataset.error or 'see its report'}.",
-                              errors=[{"field": f"body.{field}", "message": "invalid dataset"}])
+        raise DatasetNotReady(
+            f"Dataset {dataset_id} is invalid: {dataset.error or 'see its report'}.",
+            errors=[{"field": f"body.{field}", "message": "invalid dataset"}])
     wanted = DatasetFormat.preference if method.type == "dpo" else DatasetFormat.chat
     if dataset.format != wanted:
         hint = " (convert it first)" if dataset.format != DatasetFormat.preference else ""
         raise DatasetFormatMismatch(
-            f"A {method.type} job needs a {wanted} dataset; {dataset_id} is {dataset.format}{hint}.",
+            f"A {method.type} job needs a {wanted} dataset; "
+            f"{dataset_id} is {dataset.format}{hint}.",
             errors=[{"field": f"body.{field}", "message": f"format {dataset.format}"}])
     return dataset
 
 
-def estimate_for(ctx: Context, dataset: Dataset, model: str, method: Method) -> tuple[Estimate, dict[str, Any]]:
+def estimate_for(ctx: Context, dataset: Dataset, model: str, method: Method
+                 ) -> tuple[Estimate, dict[str, Any]]:
     report = datasets.report(ctx, dataset, model)
     per_epoch = int(report["estimate"]["tokens_per_epoch"])
     n_epochs = method.hyperparameters.n_epochs
@@ -123,7 +126,8 @@ def check_budget(ctx: Context, project: Project, body: JobCreate, estimate: Esti
             f"The estimated cost ${estimate.cost_usd:.2f} is over max_cost_usd "
             f"${body.max_cost_usd:.2f}.",
             errors=[{"field": "body.max_cost_usd", "message": f"estimate {estimate.cost_usd}"}])
-    budget = project.budget_usd if project.budget_usd is not None else ctx.settings.project_budget_usd
+    budget = (project.budget_usd if project.budget_usd is not None
+              else ctx.settings.project_budget_usd)
     if budget is None:
         return
     committed = sum(job.cost_usd if job.cost_usd is not None else

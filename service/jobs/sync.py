@@ -41,7 +41,8 @@ def sweep(ctx: Context) -> int:
     for _, due_at in due:
         SYNC_LAG.observe(max(0.0, now - due_at))
     for start in range(0, len(claimed), SYNCS_PER_TASK):
-        ctx.enqueue(Task.sync_jobs, claimed[start:start + SYNCS_PER_TASK], job_timeout=LEASE_SECONDS)
+        ctx.enqueue(Task.sync_jobs, claimed[start:start + SYNCS_PER_TASK],
+                    job_timeout=LEASE_SECONDS)
     capacity.retry_waiting(ctx)
     return len(claimed)
 

@@ -10,7 +10,8 @@ from service.store import keys
 # the tokens taken in each second of the bucket's own time under (or "" not to count them).
 # Answers 0 when taken, else the seconds until that many tokens are there (nothing taken).
 TAKE = """
-local rate, capacity, now, want = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local rate, capacity, now, want =
+  tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
 local tokens, at = tonumber(state[1]), tonumber(state[2])
 if tokens == nil then tokens, at = capacity, now end
@@ -34,7 +35,8 @@ return tostring(wait)
 # Takes as many whole tokens as are there, up to the most: answers "taken wait left" (wait when
 # none; left: the tokens still in the bucket).
 TAKE_UP_TO = """
-local rate, capacity, now, most = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local rate, capacity, now, most =
+  tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
 local tokens, at = tonumber(state[1]), tonumber(state[2])
 if tokens == nil then tokens, at = capacity, now end

@@ -3,7 +3,7 @@
 import secrets
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from enum import StrEnum
 
 import redis
@@ -56,7 +56,8 @@ def take_or_renew(client: redis.Redis, name: LockName, resource_id: str, token: 
 
 
 @contextmanager
-def hold_renewed(client: redis.Redis, name: LockName, resource_id: str, ttl: float) -> Iterator[bool]:
+def hold_renewed(client: redis.Redis, name: LockName, resource_id: str, ttl: float
+                 ) -> Iterator[bool]:
     """As hold, but renewed every third of ttl while held: a short ttl then bounds how long a
     dead holder blocks, not how long a live one may work."""
     key, token = keys.lock(name, resource_id), secrets.token_hex(16)
@@ -114,7 +115,6 @@ return 0
 def renew_until(client: redis.Redis, key: str, token: str, ttl: float,
                 stop: threading.Event) -> None:
     while not stop.wait(ttl / 3):
-        try:
+        # The store is away: the next turn tries again; the lock may lapse meanwhile.
+        with suppress(redis.RedisError):
             client.eval(RENEW, 1, key, token, int(ttl * 1000))
-        except redis.RedisError:
-            pass  # the store is away: the next turn tries again; the lock may lapse meanwhile

@@ -32,7 +32,8 @@ OUTCOMES = {DeliveryStatus.succeeded: "delivered", DeliveryStatus.pending: "retr
 
 
 def queue(ctx: Context, delivery: Delivery, body: str) -> None:
-    """Record a pending delivery with the exact body every attempt sends; queue its first attempt."""
+    """Record a pending delivery with the exact body every attempt sends; queue its first
+    attempt."""
     def write(pipe: Pipeline) -> None:
         repository.save_delivery(pipe, delivery.id, delivery.webhook_id, body,
                                  delivery.created_at, clock.now_precise())

@@ -74,7 +74,8 @@ def test_every_documented_event_is_accepted(client, auth):
 
 
 def test_list_is_newest_first_and_paged(client, auth):
-    ids = [create(client, auth, url=f"https://hooks.example.com/{n}").json()["id"] for n in range(3)]
+    ids = [create(client, auth, url=f"https://hooks.example.com/{n}").json()["id"]
+           for n in range(3)]
     first = client.get("/v1/webhooks?limit=2", headers=auth).json()
     assert [w["id"] for w in first["data"]] == ids[::-1][:2]
     assert first["has_more"] is True

@@ -78,7 +78,8 @@ def run_job(ftm: Cli, parts: dict[str, str]) -> Any:
     shown = ftm.run("jobs", "follow", job["id"])  # its events again, as a person sees them
     assert shown.returncode == 0, shown.stderr
     assert "Status changed from running to succeeded" in shown.stderr
-    assert re.search(r"step (\d+)/\1 +train_loss \d\.\d{4} +valid_loss \d", shown.stderr), shown.stderr
+    assert re.search(r"step (\d+)/\1 +train_loss \d\.\d{4} +valid_loss \d",
+                     shown.stderr), shown.stderr
     return followed
 
 

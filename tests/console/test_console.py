@@ -11,14 +11,15 @@ from service.jobs import sync
 from tests.datagen import LEVELS, USER_TEMPLATE, reflections_csv
 from tests.factories import chat_dataset, drive_jobs, ready_dataset, run_tasks, wait_until
 from tests.support.browser import check_page, find_chromium
+from tests.support.env import MODEL
 
 if find_chromium() is None:
     pytest.skip("no Chromium executable found (apt-get install chromium, or set FTM_CHROMIUM)",
                 allow_module_level=True)
 expect = pytest.importorskip("playwright.sync_api",
                              reason="the playwright package is not installed").expect
-from tests.console.steps import new_key, sign_in, work
-from tests.support.env import MODEL
+# steps imports playwright, so it can only come once the skips above have run.
+from tests.console.steps import new_key, sign_in, work  # noqa: E402
 
 # Drops a file with the given text on the upload area, as a drag from the desktop would.
 DROP = """(text) => {
@@ -26,7 +27,8 @@ DROP = """(text) => {
   transfer.items.add(new File([text], "broken.jsonl", {type: "application/jsonl"}));
   const zone = document.getElementById("dropzone");
   for (const type of ["dragenter", "dragover", "drop"]) {
-    zone.dispatchEvent(new DragEvent(type, {dataTransfer: transfer, bubbles: true, cancelable: true}));
+    zone.dispatchEvent(new DragEvent(type,
+                                     {dataTransfer: transfer, bubbles: true, cancelable: true}));
   }
 }"""
 

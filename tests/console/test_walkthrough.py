@@ -18,7 +18,8 @@ if find_chromium() is None:
                 allow_module_level=True)
 expect = pytest.importorskip("playwright.sync_api",
                              reason="the playwright package is not installed").expect
-from tests.console.steps import new_key, number_in, run_evaluation, sign_in, usd
+# steps imports playwright, so it can only come once the skips above have run.
+from tests.console.steps import new_key, number_in, run_evaluation, sign_in, usd  # noqa: E402
 
 # Records each number of points the loss chart shows, as it changes.
 WATCH_POINTS = """() => {
@@ -35,7 +36,8 @@ WATCH_ANSWER = """() => {
   window.answerTexts = [];
   new MutationObserver((records) => {
     for (const record of records) {
-      if (!(record.target.closest && record.target.closest(".message.assistant .content"))) continue;
+      const target = record.target;
+      if (!(target.closest && target.closest(".message.assistant .content"))) continue;
       for (const node of record.addedNodes) {
         if (node.nodeType === Node.TEXT_NODE) window.answerTexts.push(node.data);
       }
@@ -135,8 +137,8 @@ def report_and_split(page: Any, client: Any, headers: dict[str, str],
     page.get_by_role("button", name="Split", exact=True).click()
     made = page.locator("#split-result li")
     expect(made).to_have_count(3)
-    parts = {d["derived_by"].split(":")[1]: d for d in get(client, headers, "/v1/datasets?limit=100")[
-        "data"] if d["parent_id"] == chat["id"]}
+    listed = get(client, headers, "/v1/datasets?limit=100")["data"]
+    parts = {d["derived_by"].split(":")[1]: d for d in listed if d["parent_id"] == chat["id"]}
     assert sorted(parts) == ["test", "train", "validation"]
     for part, dataset in parts.items():
         expect(page.locator(f'#split-result li[data-part="{part}"]')).to_contain_text(
@@ -168,7 +170,8 @@ def test_the_whole_journey_in_the_browser(client, ctx, live_url, page, tmp_path)
     dry = client.post("/v1/jobs", headers=headers, json=body).json()
     page.get_by_role("button", name="Estimate cost").click()
     expect(page.locator("#job-estimate")).to_contain_text(usd(dry["estimate"]["cost_usd"]))
-    expect(page.locator("#job-estimate")).to_contain_text(f"Billed tokens{dry['estimate']['billing_tokens']:,}")
+    expect(page.locator("#job-estimate")).to_contain_text(
+        f"Billed tokens{dry['estimate']['billing_tokens']:,}")
     check_page(page, "jobs")
     page.get_by_role("button", name="Create job").click()
     expect(page).to_have_url(re.compile(r"#/jobs/job_\w+$"))
@@ -255,7 +258,8 @@ def check_evaluation(page: Any, client: Any, headers: dict[str, str],
     for row, model in zip(results.all(), evaluation["models"], strict=True):
         scores = evaluation["results"][model]
         expect(row.locator("td").first).to_have_text(model)
-        assert abs(number_in(row.locator("td").nth(1).inner_text()) - 100 * scores["accuracy"]) < 0.051
+        shown = number_in(row.locator("td").nth(1).inner_text())
+        assert abs(shown - 100 * scores["accuracy"]) < 0.051
         card = page.locator(f'.model-card[data-model="{model}"]')
         matrix = scores["confusion_matrix"]
         for i, expected in enumerate(matrix["labels"]):
@@ -278,7 +282,8 @@ def check_evaluation(page: Any, client: Any, headers: dict[str, str],
             expect(rows.first.locator("td").nth(2)).to_have_text(wrong[0]["expected"])
     flips = evaluation["comparison"]["flips"]
     expect(page.locator("#flips-text")).to_contain_text(
-        f"fixed {flips['fixed']} that {evaluation['models'][1]} gets wrong, and broke {flips['broken']}")
+        f"fixed {flips['fixed']} that {evaluation['models'][1]} gets wrong, "
+        f"and broke {flips['broken']}")
     mcnemar = page.locator("#mcnemar-text").inner_text().split("p = ", 1)[1]
     assert abs(number_in(mcnemar) - evaluation["comparison"]["mcnemar_p"]) < 0.00051, mcnemar
 
@@ -295,12 +300,15 @@ def chat_side_by_side(page: Any, client: Any, headers: dict[str, str], job: dict
     expect(page.get_by_label("Base model", exact=True)).to_have_value(job["model"])
     expect(page.get_by_label("Fine-tuned model", exact=True)).to_have_value(job["fine_tuned_model"])
     listed = get(client, headers, "/v1/models")["data"]
-    chat_bases = [m["id"] for m in listed if m["owned_by"] == "openai" and "embedding" not in m["id"]]
+    chat_bases = [m["id"] for m in listed
+                  if m["owned_by"] == "openai" and "embedding" not in m["id"]]
     assert job["model"] in chat_bases
-    offered = page.locator("#chat-models option").evaluate_all("options => options.map(o => o.value)")
+    offered = page.locator("#chat-models option").evaluate_all(
+        "options => options.map(o => o.value)")
     assert set(chat_bases) <= set(offered), offered
     assert not any("embedding" in m for m in offered), offered
-    question = 'Question: """Which step surprised you?"""\nReflection: """I checked the data first"""'
+    question = ('Question: """Which step surprised you?"""\n'
+                'Reflection: """I checked the data first"""')
     page.get_by_label("System message").fill(SYSTEM)
     page.get_by_label("Temperature").fill("0")
     page.get_by_label("Max tokens").fill("30")
@@ -310,7 +318,8 @@ def chat_side_by_side(page: Any, client: Any, headers: dict[str, str], job: dict
     for pane, model in ((base, job["model"]), (tuned, job["fine_tuned_model"])):
         whole = client.post("/v1/chat/completions", headers=headers, json={
             "model": model, "temperature": 0, "max_tokens": 30, "messages": [
-                {"role": "system", "content": SYSTEM}, {"role": "user", "content": question}]}).json()
+                {"role": "system", "content": SYSTEM},
+                {"role": "user", "content": question}]}).json()
         expect(pane.locator(".message.assistant .content")).to_have_text(
             whole["choices"][0]["message"]["content"])
         usage = pane.locator(".message.assistant .usage")

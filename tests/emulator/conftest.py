@@ -26,3 +26,10 @@ def admin(emulator: str, emulator_base: str) -> Iterator[httpx.Client]:
     """Plain HTTP to /__emulator/ of the freshly reset emulator."""
     with httpx.Client(base_url=f"{emulator_base}/__emulator", timeout=10) as http:
         yield http
+
+
+@pytest.fixture
+async def aadmin(emulator: str, emulator_base: str) -> AsyncIterator[httpx.AsyncClient]:
+    """The admin routes from async tests, which must not block the event loop."""
+    async with httpx.AsyncClient(base_url=f"{emulator_base}/__emulator", timeout=10) as http:
+        yield http

@@ -24,10 +24,11 @@ async def create_many(aclient: AsyncOpenAI, count: int) -> list[str]:
     return await asyncio.gather(*(one(i) for i in range(count)))
 
 
-async def test_a_thousand_active_jobs_at_once(aclient: AsyncOpenAI, admin: httpx.Client) -> None:
-    admin.post("/config", json={"speed": 0.5}).raise_for_status()
+async def test_a_thousand_active_jobs_at_once(aclient: AsyncOpenAI,
+                                              aadmin: httpx.AsyncClient) -> None:
+    (await aadmin.post("/config", json={"speed": 0.5})).raise_for_status()
     ids = await create_many(aclient, JOBS)
-    stats = admin.get("/stats").json()["jobs"]
+    stats = (await aadmin.get("/stats")).json()["jobs"]
     assert stats["total"] == JOBS
     assert set(stats["by_status"]) <= {"validating_files", "queued"}
     listed = [job.id async for job in aclient.fine_tuning.jobs.list(limit=100)]
@@ -37,10 +38,10 @@ async def test_a_thousand_active_jobs_at_once(aclient: AsyncOpenAI, admin: httpx
 
 
 async def test_many_jobs_all_finish_with_their_models(aclient: AsyncOpenAI,
-                                                      admin: httpx.Client) -> None:
+                                                      aadmin: httpx.AsyncClient) -> None:
     ids = await create_many(aclient, 300)
     for _ in range(400):
-        stats = admin.get("/stats").json()
+        stats = (await aadmin.get("/stats")).json()
         if stats["jobs"]["by_status"] == {"succeeded": 300}:
             break
         await asyncio.sleep(0.05)

@@ -2,6 +2,7 @@
 dataset answers as existing with a partial file, and none is left in `processing` for good.
 (Removing the partial file on disk is the storage sweep's work, not checked here.)"""
 
+import contextlib
 import signal
 import threading
 from collections.abc import Iterator
@@ -32,11 +33,10 @@ def multipart(chunks: int, sent: threading.Event, hold: threading.Event) -> Iter
 def upload_in_background(api: Api, auth: dict[str, str], sent: threading.Event,
                          hold: threading.Event) -> threading.Thread:
     def send() -> None:
-        try:
+        with contextlib.suppress(httpx.HTTPError):  # the server died under it
             httpx.post(f"{api.url}/v1/datasets", content=multipart(8, sent, hold), timeout=60,
-                       headers={**auth, "Content-Type": f"multipart/form-data; boundary={BOUNDARY}"})
-        except httpx.HTTPError:
-            pass  # the server died under it
+                       headers={**auth,
+                                "Content-Type": f"multipart/form-data; boundary={BOUNDARY}"})
 
     thread = threading.Thread(target=send, daemon=True)
     thread.start()

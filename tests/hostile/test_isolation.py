@@ -205,7 +205,7 @@ def test_no_secret_in_any_response_log_event_or_redis_value(capsys, client, ctx,
     assert logged.out.count("\n") > 10
     stored = redis_dump(redis_client)
     assert len(stored) > 1000
-    for secret in secrets + [owned["webhook_secret"]]:
+    for secret in [*secrets, owned["webhook_secret"]]:
         assert secret not in logged.out, secret[:6]
         assert secret not in logged.err, secret[:6]
     for secret in secrets:

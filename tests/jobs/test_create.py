@@ -52,7 +52,8 @@ def test_idempotent_create_replays_one_job(client, auth, train):
     ({"model": "gpt-2"}, 422, "model_not_tunable", "body.model"),
     ({"suffix": "x" * 65}, 422, "validation_error", "body.suffix"),
     ({"metadata": {f"k{i}": "v" for i in range(17)}}, 422, "validation_error", "body.metadata"),
-    ({"hyperparameters": {"n_epochs": 0}}, 422, "validation_error", "body.hyperparameters.n_epochs"),
+    ({"hyperparameters": {"n_epochs": 0}}, 422, "validation_error",
+     "body.hyperparameters.n_epochs"),
     ({"hyperparameters": {"n_epochs": 2}, "method": {"type": "supervised"}}, 422,
      "conflicting_hyperparameters", "body.hyperparameters"),
     ({"method": {"type": "dpo", "dpo": {"hyperparameters": {"beta": 0.1}}}}, 422,
@@ -119,7 +120,8 @@ def test_pause_or_resume_in_the_wrong_state_is_409(client, auth, train):
 
 def test_list_filters_by_status_and_model(client, auth, train):
     job = post(client, auth, training_dataset=train).json()
-    assert [j["id"] for j in client.get("/v1/jobs?status=pending", headers=auth).json()["data"]] == [job["id"]]
+    pending = client.get("/v1/jobs?status=pending", headers=auth).json()["data"]
+    assert [j["id"] for j in pending] == [job["id"]]
     assert client.get("/v1/jobs?status=running", headers=auth).json()["data"] == []
     assert client.get("/v1/jobs?model=gpt-4.1-2025-04-14", headers=auth).json()["data"] == []
     assert client.get("/v1/jobs?status=nonsense", headers=auth).status_code == 422

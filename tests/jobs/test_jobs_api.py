@@ -46,7 +46,8 @@ def test_happy_path_to_succeeded(client, ctx, auth, emulator):
     assert len(steps) > 1
     assert all(m["train_loss"] is not None for m in metrics)
     as_csv = client.get(f"/v1/jobs/{job['id']}/metrics?format=csv", headers=auth).text
-    assert as_csv.splitlines()[0] == "step,train_loss,train_accuracy,valid_loss,valid_mean_token_accuracy"
+    assert as_csv.splitlines()[0] == (
+        "step,train_loss,train_accuracy,valid_loss,valid_mean_token_accuracy")
     assert len(as_csv.splitlines()) == len(metrics) + 1
 
     checkpoints = client.get(f"/v1/jobs/{job['id']}/checkpoints", headers=auth).json()["data"]

@@ -29,7 +29,8 @@ def test_event_streams_are_counted_but_not_timed(client, ctx, auth):
     route = "/v1/jobs/{job_id}"
     before = sample("ftm_http_request_duration_seconds_count", method="GET", route=route)
     client.get(f"/v1/jobs/{job['id']}", headers=auth)
-    assert sample("ftm_http_request_duration_seconds_count", method="GET", route=route) == before + 1
+    after = sample("ftm_http_request_duration_seconds_count", method="GET", route=route)
+    assert after == before + 1
 
 
 def test_sweep_observes_how_late_each_claimed_sync_is(ctx):

@@ -24,7 +24,8 @@ def settings_marked(request: Any) -> dict[str, object]:
 
 
 def work(ctx: Any) -> None:
-    """Run queued tasks in this process, first moving due scheduled ones (enqueue_in) to the queue."""
+    """Run queued tasks in this process, first moving due scheduled ones (enqueue_in) to the
+    queue."""
     use_context(ctx)
     SimpleWorker(ctx.queues, connection=ctx.redis).work(burst=True, with_scheduler=True,
                                                          logging_level="WARNING")

@@ -1,6 +1,7 @@
 """Real worker processes: started and stopped whole, or run in a burst until a fault point
 kills them."""
 
+import contextlib
 import json
 import os
 import signal
@@ -46,12 +47,10 @@ def stop_worker(process: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def check_worker(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "worker", "--check"], cwd=ROOT, env=env, check=False,
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run([sys.executable, "-m", "worker", "--check"], cwd=ROOT, env=env,
+                          check=False, capture_output=True, text=True, timeout=60)

@@ -69,7 +69,7 @@ def test_classic_reflections_example(tmp_path: Path) -> None:
     examples = read_jsonl(tmp_path / "chat.jsonl")
     kept = [r for i, r in enumerate(data.records, 1) if i not in set(data.empty_answers)]
     assert len(examples) == len(kept)
-    for example, record in zip(examples, kept):
+    for example, record in zip(examples, kept, strict=True):
         assert example == {"messages": [
             {"role": "system", "content": SYSTEM},
             {"role": "user", "content": f'Question: """{record["Question"].strip()}"""\n'

@@ -81,7 +81,8 @@ def test_a_perfect_predictor_scores_one_everywhere() -> None:
     result = model_metrics(truths, list(truths), ["x", "y", "z"])
     assert (result["accuracy"], result["macro_f1"], result["mcc"]) == (1.0, 1.0, 1.0)
     assert result["invalid_outputs"] == 0
-    assert all(s["precision"] == s["recall"] == s["f1"] == 1.0 for s in result["per_label"].values())
+    assert all(s["precision"] == s["recall"] == s["f1"] == 1.0
+               for s in result["per_label"].values())
 
 
 def test_a_perfectly_wrong_binary_predictor_has_mcc_minus_one() -> None:

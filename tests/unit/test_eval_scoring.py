@@ -91,7 +91,8 @@ def test_a_missing_output_is_invalid_in_every_mode(mode: str) -> None:
 
 def test_normalized_maps_an_output_to_the_label_with_the_same_normal_form() -> None:
     labels = dataset_labels(sentiment_truths(), "normalized")
-    assert score("  positive. ", "Positive", "normalized", labels) == Scored("positive", True, False)
+    assert (score("  positive. ", "Positive", "normalized", labels)
+            == Scored("positive", True, False))
     assert score("Neutral", "Neutral.", "normalized", labels) == Scored("neutral", True, False)
     assert score('"NEGATIVE"', "Positive", "normalized", labels) == Scored("negative", False, False)
 

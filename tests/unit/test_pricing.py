@@ -93,5 +93,5 @@ def test_the_table_is_dated_and_is_the_configured_default() -> None:
 def test_a_malformed_table_names_its_file(tmp_path: Path) -> None:
     path = tmp_path / "prices.json"
     path.write_text('{"as_of": "2026-01-01", "models": {}}')
-    with pytest.raises(ValueError, match="prices.json"):
+    with pytest.raises(ValueError, match=r"prices\.json"):
         load_prices(path)

@@ -256,7 +256,7 @@ def test_stratified_guarantee_holds_for_many_label_distributions_and_seeds() -> 
         assert parts == assign_parts(codes, n_labels, fractions, stratified=True, seed=seed)
         per_part = Counter(parts)
         label_total = Counter(codes)
-        in_part = Counter(zip(parts, codes))
+        in_part = Counter(zip(parts, codes, strict=True))
         for p, fraction in enumerate(fractions):
             assert per_part[p] > 0
             assert within_one(per_part[p], n, fraction)
@@ -288,8 +288,8 @@ def test_many_distinct_labels_are_allocated_quickly() -> None:
     counts = [1 + i % 3 for i in range(50_000)]  # 99,999 rows
     quotas = allocate(counts, [0.8, 0.1, 0.1])
     assert [sum(q[p] for q in quotas) for p in range(3)] == [79_999, 10_000, 10_000]
-    assert all(sum(q) == c for q, c in zip(quotas, counts))
-    assert all(within_one(q[p], c, f) for q, c in zip(quotas, counts)
+    assert all(sum(q) == c for q, c in zip(quotas, counts, strict=True))
+    assert all(within_one(q[p], c, f) for q, c in zip(quotas, counts, strict=True)
                for p, f in enumerate([0.8, 0.1, 0.1]))
 
 

@@ -68,7 +68,8 @@ def test_a_port_in_use_is_one_json_line_and_no_traceback(tmp_path):
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        code = f"from worker.metrics import serve; serve({str(tmp_path)!r}, '127.0.0.1', {port}, '', 'INFO')"
+        code = ("from worker.metrics import serve; "
+                f"serve({str(tmp_path)!r}, '127.0.0.1', {port}, '', 'INFO')")
         run = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                              text=True, timeout=60, check=True)
     lines = [orjson.loads(line) for line in (run.stdout + run.stderr).splitlines()]

@@ -113,7 +113,8 @@ def get_dataset(dataset_id: str, project: ProjectDep, ctx: ContextDep) -> Datase
 
 @router.get("/{dataset_id}/content", response_class=StreamingResponse,
             responses={200: {"content": {"application/jsonl": {}, "text/csv": {}}}})
-def download_dataset_content(dataset_id: str, project: ProjectDep, ctx: ContextDep) -> StreamingResponse:
+def download_dataset_content(dataset_id: str, project: ProjectDep, ctx: ContextDep
+                             ) -> StreamingResponse:
     dataset = datasets.get(ctx, project.id, dataset_id)
     media = "text/csv" if dataset.format == DatasetFormat.csv else "application/jsonl"
     return StreamingResponse(datasets.content(ctx, dataset), media_type=media, headers={

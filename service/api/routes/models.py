@@ -6,7 +6,8 @@ from service.deletion import Deleted
 from service.finetuned import service as models
 from service.finetuned.models import ModelList, ModelOut
 
-# Model ids hold colons (ft:gpt-4o-mini-2024-07-18:org:suffix:abc123): {model:path} takes them whole.
+# Model ids hold colons (ft:gpt-4o-mini-2024-07-18:org:suffix:abc123): {model:path} takes them
+# whole.
 router = APIRouter(prefix="/v1/models", tags=["models"])
 
 

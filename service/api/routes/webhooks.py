@@ -27,7 +27,8 @@ def list_webhooks(project: ProjectDep, ctx: ContextDep, limit: Limit = 20,
 
 @router.post("/job-secret")
 def rotate_job_webhook_secret(project: ProjectDep, ctx: ContextDep) -> JobSecret:
-    """A new secret signing deliveries to jobs' own webhook_url, shown once; it replaces the last."""
+    # The docstring is the operation's description in the committed spec: kept on one line.
+    """A new secret signing deliveries to jobs' own webhook_url, shown once; it replaces the last."""  # noqa: E501
     return webhooks.rotate_job_secret(ctx, project.id)
 
 
@@ -42,6 +43,6 @@ def delete_webhook(webhook_id: str, project: ProjectDep, ctx: ContextDep) -> Del
 
 
 @router.get("/{webhook_id}/deliveries")
-def list_webhook_deliveries(webhook_id: str, project: ProjectDep, ctx: ContextDep, limit: Limit = 20,
-                    after: After = None) -> Page[Delivery]:
+def list_webhook_deliveries(webhook_id: str, project: ProjectDep, ctx: ContextDep,
+                            limit: Limit = 20, after: After = None) -> Page[Delivery]:
     return webhooks.page_deliveries(ctx, project.id, webhook_id, limit, after)
