@@ -1,6 +1,7 @@
 """python -m worker: an RQ worker and its sweep loop; `--check` answers whether both are alive."""
 
 import argparse
+import importlib
 import multiprocessing
 import sys
 import threading
@@ -34,6 +35,7 @@ def main() -> None:
     # Every task runs in a fork of this process: build the provider client once, here, rather
     # than in each task (0.1-0.3 s of CPU a task: the SDK's lazy imports, a TLS context).
     ctx.provider.prepare()
+    importlib.import_module("worker.tasks")  # and the tasks' modules, once, not in every fork
     tracing.configure("finetune-manager-worker")
     metrics_dir = metrics.prepare_dir() if ctx.settings.worker_metrics_port is not None else None
     exporter = start_exporter(ctx.settings, metrics_dir)

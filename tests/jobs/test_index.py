@@ -19,7 +19,7 @@ def stored_job(ctx, status: JobStatus = JobStatus.pending) -> Job:
     """A job recorded as the service records one, counted by its status."""
     job = new_job(status)
     ctx.store.create(job, job.project_id,
-                     extra=lambda pipe: index.count_status_change(ctx, None, job.status, pipe))
+                     also_write=lambda pipe: index.count_status_change(ctx, None, job.status, pipe))
     return job
 
 
