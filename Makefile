@@ -45,3 +45,4 @@ fuzz: sync
 
 lint: sync
 	@$(UV) run --frozen ruff check service worker emulator devtools tests bench ftm
+	@$(UV) run --frozen mypy
