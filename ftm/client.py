@@ -123,7 +123,8 @@ class Client:
     def upload_dataset(self, file: IO[bytes], filename: str, name: str | None = None,
                        format: str = "auto", idempotency_key: str | None = None) -> Any:
         data = {"format": format, **({"name": name} if name else {})}
-        request = self.build("upload_dataset", headers={"Idempotency-Key": idempotency_key},
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key is not None else None
+        request = self.build("upload_dataset", headers=headers,
                              files={"file": (filename, file)}, data=data)
         return self.send(request).json()
 
@@ -216,6 +217,7 @@ class Client:
 
 def sse_events(lines: Iterator[str]) -> Iterator[tuple[str, str | None, Any]]:
     """(event, id, data) of a text/event-stream; data parsed as JSON when it is."""
+    data: list[str]
     kind, event_id, data = "message", None, []
     for line in lines:
         if not line:

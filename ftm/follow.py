@@ -59,7 +59,9 @@ def upload_with_progress(client: Client, path: Path, name: str | None, format: s
                                             transient=True) as progress:
         task = progress.add_task(path.name, total=size)
         reader = ReadProgress(file, progress, task)
-        return client.upload_dataset(reader, path.name, name, format, idempotency_key)
+        # httpx only reads, seeks and asks the size; typeshed does not count RawIOBase as IO[bytes].
+        return client.upload_dataset(reader, path.name, name, format,  # type: ignore[arg-type]
+                                     idempotency_key)
 
 
 def follow_job(client: Client, job_id: str, show: bool) -> Any:

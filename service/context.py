@@ -54,9 +54,9 @@ class Context:
         name, queue = f"worker.tasks.{task}", self.queue_for(task)
         options.setdefault("meta", carried())
         if delay > 0:
-            queue.enqueue_in(timedelta(seconds=delay), name, *args, **options)  # type: ignore[arg-type]
+            queue.enqueue_in(timedelta(seconds=delay), name, *args, **options)
         else:
-            queue.enqueue(name, *args, **options)  # type: ignore[arg-type]
+            queue.enqueue(name, *args, **options)
 
 
 def carried() -> dict[str, object]:

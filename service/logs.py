@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 import structlog
+from structlog.typing import EventDict, Processor
 
 SECRET_FIELDS = {"authorization", "api_key", "openai_api_key", "admin_key", "key", "secret",
                  "password", "token"}
@@ -34,7 +35,7 @@ def redact(value: Any) -> Any:
     return value
 
 
-def drop_secrets(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
+def drop_secrets(_: Any, __: str, event: EventDict) -> EventDict:
     return redact(event)  # type: ignore[no-any-return]
 
 
@@ -92,8 +93,9 @@ def to_json(event: dict[str, Any], **_: Any) -> str:
         return json.dumps(event, default=str)
 
 
-SHARED = [structlog.contextvars.merge_contextvars, structlog.processors.add_log_level,
-          structlog.processors.TimeStamper(fmt="iso", utc=True)]
+SHARED: list[Processor] = [structlog.contextvars.merge_contextvars,
+                           structlog.processors.add_log_level,
+                           structlog.processors.TimeStamper(fmt="iso", utc=True)]
 
 
 def library_handler(level: int) -> logging.Handler:

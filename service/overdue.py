@@ -24,11 +24,11 @@ def expect(ctx: Context, due_key: str, record_id: str, delay: float, grace: floa
 def requeue(ctx: Context, due_key: str, model: type[Record], terminal: Collection[object],
             lock: LockName, queue: Callable[[Context, str], None]) -> int:
     """Queue again the overdue records not ended and whose task does not hold `lock` on them;
-    answer how many."""
+    answer how many. model has a `status` (which Record does not declare) compared to terminal."""
     queued = 0
     for record_id in due.due_by(ctx.redis, due_key, clock.now(), BATCH):
         record = ctx.store.get(model, record_id)
-        if record is None or record.status in terminal:
+        if record is None or record.status in terminal:  # type: ignore[attr-defined]
             due.drop(ctx.redis, due_key, record_id)
         elif not locks.is_held(ctx.redis, lock, record_id):
             queue(ctx, record_id)

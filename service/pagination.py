@@ -17,7 +17,7 @@ class Page(BaseModel, Generic[T]):
     last_id: str | None
 
     @classmethod
-    def model_parametrized_name(cls, params: tuple[type[Any], ...]) -> str:
+    def model_parametrized_name(cls, params: tuple[Any, ...]) -> str:
         """`Page[Job]` is published as `JobList`."""
         return f"{getattr(params[0], '__name__', 'Item')}List"
 

@@ -126,7 +126,7 @@ class Settings(BaseSettings):
 def load_settings() -> Settings:
     """Settings from the environment; a bad value stops start-up with one line naming it."""
     try:
-        return Settings()  # type: ignore[call-arg]
+        return Settings()
     except ValidationError as exc:
         first = exc.errors()[0]
         name = "FTM_" + "_".join(str(p) for p in first["loc"]).upper()

@@ -133,7 +133,7 @@ def exporter(directory: Path, host: str, port: int, token: str | None) -> WSGISe
     gains = Gains(directory)
     threading.Thread(target=gains.fold_every, args=(FOLD_SECONDS,), daemon=True).start()
     registry = CollectorRegistry(auto_describe=True)
-    registry.register(gains)  # type: ignore[arg-type]
+    registry.register(gains)
     app = make_wsgi_app(registry)
 
     def guarded(environ: dict[str, Any], start_response: Any) -> Any:

@@ -67,7 +67,7 @@ def tick(ctx: Context, token: str, next_run: dict[str, float], delayed: RQSchedu
         if next_run.get(task, 0.0) <= now:
             ctx.enqueue(task, job_timeout=interval * 30)
             next_run[task] = now + interval
-    delayed.enqueue_scheduled_jobs()
+    delayed.enqueue_scheduled_jobs()  # type: ignore[no-untyped-call]  # rq leaves it untyped
     return "leader"
 
 

@@ -1,7 +1,7 @@
 """What routes declare they need: the context, the caller's project, the admin."""
 
 import math
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -72,7 +72,7 @@ async def caller_project(request: Request) -> Project:
     return await authenticate(request, await bearer(request))
 
 
-BEARER = {"security": [{"HTTPBearer": []}]}
+BEARER: dict[str, Any] = {"security": [{"HTTPBearer": []}]}
 
 
 def client_address(request: Request) -> str:

@@ -101,7 +101,8 @@ class Edge:
 
 
 def header(scope: Scope, name: bytes) -> str:
-    for key, value in scope["headers"]:
+    headers: list[tuple[bytes, bytes]] = scope["headers"]
+    for key, value in headers:
         if key.lower() == name:
             return value.decode("latin-1")
     return ""

@@ -20,8 +20,9 @@ SIGNATURE_HEADERS = [
      "description": "`v1,<base64 HMAC-SHA256 of id.timestamp.body>` with the webhook's secret "
                     "(Standard Webhooks)."},
 ]
-ANSWER = {"2XX": {"description": "Received. Any other answer (or none in 10 s) is retried "
-                                 "with exponential backoff."}}
+ANSWER: dict[int | str, dict[str, Any]] = {
+    "2XX": {"description": "Received. Any other answer (or none in 10 s) is retried "
+                           "with exponential backoff."}}
 
 
 class JobData(BaseModel):
@@ -46,7 +47,7 @@ def envelope(name: str, event: str, data: type[BaseModel]) -> type[BaseModel]:
     fields: dict[str, Any] = {"id": (str, Field(description="`evt_…`; also `webhook-id`.")),
                               "type": (Literal[event], ...), "created_at": (int, ...),
                               "data": (data, ...)}
-    return create_model(name, __doc__=f"The body of a `{event}` delivery.", **fields)  # type: ignore[call-overload,no-any-return]
+    return create_model(name, __doc__=f"The body of a `{event}` delivery.", **fields)
 
 
 EVENTS: dict[str, tuple[str, type[BaseModel], str]] = {

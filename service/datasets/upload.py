@@ -1,5 +1,6 @@
 """Receive a multipart upload straight into storage: hashed, counted and checked on the way."""
 
+import builtins
 import hashlib
 import re
 from collections.abc import AsyncIterator
@@ -35,7 +36,7 @@ class Received:
     fields: dict[str, str] = field(default_factory=dict)
     bytes: int = 0
     sha256: str = ""
-    head: bytes = b""
+    head: builtins.bytes = b""  # `bytes` names the field above here
 
 
 @dataclass

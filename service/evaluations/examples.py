@@ -119,7 +119,7 @@ def text_of(content: object) -> str | None:
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        parts = [part.get("text") for part in content
+        parts = [part["text"] for part in content
                  if isinstance(part, dict) and isinstance(part.get("text"), str)]
         return "".join(parts) if parts else None
     return None

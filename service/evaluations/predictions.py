@@ -4,7 +4,7 @@ A stored answer is {"expected", "output", "latency_ms", "prompt_tokens", "comple
 "error"}; it is scored when read, against the labels fixed when the run started.
 """
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import orjson
@@ -30,7 +30,8 @@ CHUNK = 500
 def answered(expected: str, output: str | None, latency_ms: float | None,
              usage: Any) -> dict[str, Any]:
     """A stored answer from a completion's text and usage (an SDK object or a dict)."""
-    get = usage.get if isinstance(usage, dict) else (lambda name: getattr(usage, name, None))
+    get: Callable[[str], Any] = (usage.get if isinstance(usage, dict)
+                                 else (lambda name: getattr(usage, name, None)))
     return {"expected": expected, "output": output, "latency_ms": latency_ms,
             "prompt_tokens": int(get("prompt_tokens") or 0) if usage else 0,
             "completion_tokens": int(get("completion_tokens") or 0) if usage else 0,

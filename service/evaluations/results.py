@@ -82,6 +82,7 @@ def total_failure(examples: list[dict[str, dict[str, Any]]]) -> EvaluationError 
     errors = [stored.get("error") for answers in examples for stored in answers.values()]
     if not errors or any(error is None for error in errors):
         return None
-    code, message = Counter((e["code"], e["message"]) for e in errors).most_common(1)[0][0]
+    code, message = Counter((e["code"], e["message"]) for e in errors
+                            if e is not None).most_common(1)[0][0]
     return EvaluationError(code=code, message=f"Every request failed; the most frequent "
                                               f"error: {message}")

@@ -32,19 +32,19 @@ def reconcile(ctx: Context) -> dict[str, int]:
             tag = (remote.metadata or {}).get("ftm_job_id")
             if not tag:
                 continue
-            job = ctx.store.get(Job, tag)
-            if job is None:
+            tracked = ctx.store.get(Job, tag)
+            if tracked is None:
                 project_id = (remote.metadata or {}).get("ftm_project_id", "")
                 if ctx.store.get(Project, project_id) is None:
                     log.warning("job.reconcile.orphan", provider_job_id=remote.id)
                     continue
                 jobs.track(ctx, jobs.job_from_remote(remote, tag, project_id, "recovered"))
                 counts["adopted"] += 1
-            elif job.provider.job_id is None:
-                launch.record_launch(ctx, job.id, remote)
+            elif tracked.provider.job_id is None:
+                launch.record_launch(ctx, tracked.id, remote)
                 counts["recorded"] += 1
-            elif job.status not in TERMINAL:
-                index.mark_due_sooner(ctx, job.id, clock.now())
+            elif tracked.status not in TERMINAL:
+                index.mark_due_sooner(ctx, tracked.id, clock.now())
     if any(counts.values()):
         log.info("job.reconciled", **counts)
     return counts

@@ -161,6 +161,12 @@ class SyncChange:
     fields: dict[str, Any]
 
 
+def launched_id(job: Job) -> str:
+    """The provider's job id; only launched jobs are synced or controlled."""
+    assert job.provider.job_id is not None
+    return job.provider.job_id
+
+
 def sync_launched(ctx: Context, job: Job) -> Job:
     if job.cancel_requested and job.status not in TERMINAL:
         control(ctx, job, JobAction.cancel)
@@ -170,7 +176,7 @@ def sync_launched(ctx: Context, job: Job) -> Job:
 
 def observe(ctx: Context, job: Job) -> Observed:
     """Read the provider job, mirroring its new events (and checkpoints) into the job's log."""
-    remote = ctx.provider.retrieve_job(job.provider.job_id)
+    remote = ctx.provider.retrieve_job(launched_id(job))
     new_events = pull_events(ctx, job)
     if any("checkpoint" in e.message.lower() for e in new_events) or remote.status == "succeeded":
         mirror_checkpoints(ctx, job)
@@ -241,13 +247,13 @@ def pull_events(ctx: Context, job: Job) -> list[FineTuningJobEvent]:
     """Provider events not seen yet, appended oldest first, each once."""
     log_ = events.log_of(ctx)
     fresh: list[FineTuningJobEvent] = []
-    for event in ctx.provider.list_events(job.provider.job_id, page_size=EVENT_PAGE):
+    for event in ctx.provider.list_events(launched_id(job), page_size=EVENT_PAGE):
         if log_.has_seen(job.id, event.id):
             break
         fresh.append(event)
     for event in reversed(fresh):
         data = event.data if isinstance(event.data, dict) else {}
-        kind = "metrics" if event.type == "metrics" else "message"
+        kind: events.EventType = "metrics" if event.type == "metrics" else "message"
         level = event.level if event.level in ("info", "warn", "error") else "info"
         events.record(ctx, job.id, kind, event.message, data=data, level=level,
                       source="openai", created_at=event.created_at, source_id=event.id)
@@ -297,7 +303,7 @@ def number(value: str | None) -> float | int | None:
 
 def mirror_checkpoints(ctx: Context, job: Job) -> None:
     mirrored = []
-    for checkpoint in sorted(ctx.provider.list_checkpoints(job.provider.job_id),
+    for checkpoint in sorted(ctx.provider.list_checkpoints(launched_id(job)),
                              key=lambda c: c.step_number):
         item = {"id": checkpoint.id, "step_number": checkpoint.step_number,
                 "fine_tuned_model_checkpoint": checkpoint.fine_tuned_model_checkpoint,
@@ -331,7 +337,7 @@ def control(ctx: Context, job: Job, action: JobAction) -> None:
     call = {JobAction.cancel: ctx.provider.cancel_job, JobAction.pause: ctx.provider.pause_job,
             JobAction.resume: ctx.provider.resume_job}[action]
     try:
-        call(job.provider.job_id)
+        call(launched_id(job))
     except ProviderRejected as exc:
         log.info("job.control.refused", job_id=job.id, action=action, detail=exc.detail)
 

@@ -17,7 +17,7 @@ JOB_TAG = "pipeline_id"  # the metadata key naming the pipeline that created a j
 
 class StepName(StrEnum):
     convert = "convert"
-    split = "split"
+    split = "split"  # type: ignore[assignment]  # the API's step name; hides str.split
     job = "job"
     evaluate = "evaluate"
 
@@ -50,8 +50,8 @@ class PipelineJob(JobCreate):
 
     training_dataset: SkipJsonSchema[None] = None  # type: ignore[assignment]
     validation_dataset: SkipJsonSchema[None] = None
-    dry_run: SkipJsonSchema[Literal[False]] = False  # type: ignore[assignment]
-    metadata: dict[str, str] = Field(  # type: ignore[assignment]
+    dry_run: SkipJsonSchema[Literal[False]] = False
+    metadata: dict[str, str] = Field(
         default_factory=dict, json_schema_extra={
             "maxProperties": 15, "propertyNames": {"maxLength": 64, "not": {"const": JOB_TAG}},
             "additionalProperties": {"type": "string", "maxLength": 512}},

@@ -167,7 +167,7 @@ class Gateway:
         hinted = retry_after(exc)
         if hinted is not None:
             return hinted
-        exponential = self.base_delay * 2 ** (state.attempt_number - 1)
+        exponential = self.base_delay * 2.0 ** (state.attempt_number - 1)
         return min(MAX_RETRY_AFTER, exponential * (0.5 + random.random()))
 
     def log_retry(self, route: str) -> Callable[[RetryCallState], None]:

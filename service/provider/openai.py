@@ -36,7 +36,7 @@ class OpenAIChat:
         async def create(**request: Any) -> ChatCompletion:
             # Only the answered attempt is timed: not rate-cap waits, not failed attempts.
             started = time.perf_counter()
-            completion = await self.client.chat.completions.create(**request)
+            completion: ChatCompletion = await self.client.chat.completions.create(**request)
             timing["ms"] = (time.perf_counter() - started) * 1000
             return completion
 
@@ -85,7 +85,7 @@ class OpenAIProvider:
 
     def upload_file(self, name: str, file: IO[bytes], purpose: str) -> FileObject:
         return self.gateway.call(self.client.files.create, file=(name, file),
-                                 purpose=purpose)  # type: ignore[arg-type]
+                                 purpose=purpose)
 
     def upload_in_parts(self, name: str, file: IO[bytes], size: int, purpose: str) -> Upload:
         """OpenAI's Uploads API: for files too large for one request."""

@@ -69,7 +69,8 @@ class Bucket:
         wait = self.script(keys=[self.key],
                            args=[self.rate, self.capacity, now_precise(), tokens,
                                  self.grants_prefix])
-        return float(wait)
+        # A sync client's script never answers a coroutine; redis-py's types allow one.
+        return float(wait)  # type: ignore[arg-type]
 
     async def take_up_to_on_loop(self, most: int) -> tuple[int, float, float]:
         """Take between 1 and most whole tokens through an asyncio client; answer how many, or 0

@@ -20,7 +20,7 @@ def due_by(client: Client, key: str, at: float, limit: int) -> list[str]:
 
 
 def size(client: Client, key: str) -> int:
-    return cast(int, client.zcard(key))
+    return client.zcard(key)
 
 
 def rank_newest_first(client: Client, key: str, item_id: str) -> int | None:

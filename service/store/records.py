@@ -1,7 +1,7 @@
 """Resources as JSON strings in Redis, indexed per project by creation time."""
 
 from collections.abc import Callable, Iterator
-from typing import Any, ClassVar, Self, TypeVar
+from typing import Any, ClassVar, Self, TypeVar, cast
 
 import redis
 import redis.asyncio
@@ -15,7 +15,8 @@ from pydantic import (
 from redis.client import Pipeline
 
 from service.clock import now_precise
-from service.store import keys
+from service.store import due, keys
+from service.store.clients import text
 
 STORED = {"stored": True}
 
@@ -31,15 +32,15 @@ class Record(BaseModel):
     """A stored resource. Subclasses fix `kind` (the key's <kind>) and may name `internal`
     fields: stored, but never part of an answer."""
 
-    model_config = ConfigDict(json_schema_extra=hide_internal)  # type: ignore[typeddict-item]
+    model_config = ConfigDict(json_schema_extra=hide_internal)
     kind: ClassVar[str]
     internal: ClassVar[frozenset[str]] = frozenset()
     id: str
     created_at: int
 
     @model_serializer(mode="wrap")
-    def _drop_internal(self, handler: SerializerFunctionWrapHandler,
-                       info: SerializationInfo):  # type: ignore[no-untyped-def]
+    def _drop_internal(  # type: ignore[no-untyped-def]
+            self, handler: SerializerFunctionWrapHandler, info: SerializationInfo):
         # Unannotated on purpose: pydantic then documents the model's own fields.
         data: dict[str, Any] = handler(self)
         if self.internal and not (info.context or {}).get("stored"):
@@ -117,7 +118,7 @@ class Store:
         with self.redis.pipeline(transaction=True) as pipe:
             while True:
                 try:
-                    pipe.watch(key)
+                    pipe.watch(key)  # type: ignore[no-untyped-call]  # redis-py leaves it untyped
                     raw = pipe.get(key)
                     if raw is None:
                         raise KeyError(record_id)
@@ -151,7 +152,7 @@ class Store:
 
     def was_deleted(self, model: type[Record], record_id: str, project_id: str) -> bool:
         owner = self.redis.get(keys.record_part(model.kind, record_id, "deleted"))
-        return owner is not None and owner.decode() == project_id
+        return owner is not None and text(owner) == project_id
 
     def scan(self, model: type[R], project_id: str | None, *, after: str | None = None,
              newest_first: bool = True, batch: int = 100) -> Iterator[R]:
@@ -165,9 +166,9 @@ class Store:
             rank = rank_of(index, after)
             if rank is None:
                 return
-            start = int(rank) + 1
+            start = cast(int, rank) + 1  # an int: asked without withscore
         while True:
-            ids = [i.decode() for i in range_of(index, start, start + batch - 1)]
+            ids = due.ids(range_of(index, start, start + batch - 1))
             if not ids:
                 return
             yield from self.get_many(model, ids)

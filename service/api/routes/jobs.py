@@ -6,7 +6,7 @@ import orjson
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import WithJsonSchema
-from sse_starlette.sse import EventSourceResponse, ServerSentEvent
+from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from service.api.deps import BEARER, ContextDep, ProjectDep, caller_project
 from service.api.openapi import problems, server_sent_events
