@@ -142,6 +142,5 @@ def job_cancelled(client: Any, dataset_id: str) -> Any:
     job = op("jobs", "create_job").sync(client=client, body=model("JobCreate")(
         model="gpt-4o-mini-2024-07-18", training_dataset=dataset_id))
     if type(job).__name__ != "Job":
-        print("DBG", type(job).__name__, getattr(job, "code", None), getattr(job, "detail", None))
         return None
     return typed(op("jobs", "cancel_job").sync(job.id, client=client), "Job")
