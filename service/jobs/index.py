@@ -8,12 +8,11 @@ pipeline so that it can join the transaction that changes the job.
 from typing import Any
 
 import orjson
-import redis
-from redis.client import Pipeline
 
 from service.context import Context
 from service.jobs.models import Job, JobStatus
-from service.store import keys
+from service.store import due, keys
+from service.store.clients import Pipeline, Writer, text
 
 MaybePipe = Pipeline | None
 
@@ -25,12 +24,8 @@ return due
 """
 
 
-def on(ctx: Context, pipe: MaybePipe) -> redis.Redis:
+def on(ctx: Context, pipe: MaybePipe) -> Writer:
     return pipe if pipe is not None else ctx.redis
-
-
-def text(raw: Any) -> str:
-    return raw.decode() if isinstance(raw, bytes) else str(raw)
 
 
 # Due: when each active job is synced next.
@@ -60,8 +55,9 @@ def scheduled_count(ctx: Context) -> int:
 def claim_due(ctx: Context, now: float, batch: int, lease_until: float) -> list[tuple[str, float]]:
     """Up to `batch` jobs due by `now`, with when each was due; each is next due at
     `lease_until`, so a sync lost with its worker comes back then."""
-    due = ctx.redis.eval(CLAIM, 1, keys.jobs_due(), now, batch, lease_until)
-    return [(text(job_id), float(score)) for job_id, score in zip(due[::2], due[1::2], strict=True)]
+    claimed = ctx.redis.eval(CLAIM, 1, keys.jobs_due(), now, batch, lease_until)
+    pairs = zip(claimed[::2], claimed[1::2], strict=True)
+    return [(text(job_id), float(score)) for job_id, score in pairs]
 
 
 # Waiting for capacity: jobs the provider refused for capacity, by creation order.
@@ -82,13 +78,12 @@ def remove_waiting(ctx: Context, job_id: str, pipe: MaybePipe = None) -> None:
 
 def waiting(ctx: Context, limit: int) -> list[str]:
     """The oldest jobs waiting for capacity, oldest first."""
-    return [text(raw) for raw in ctx.redis.zrange(keys.jobs_waiting_capacity(), 0, limit - 1)]
+    return due.ids(ctx.redis.zrange(keys.jobs_waiting_capacity(), 0, limit - 1))
 
 
 def waiting_up_to(ctx: Context, order: float) -> list[str]:
     """Jobs waiting for capacity created no later than `order`, oldest first."""
-    return [text(raw) for raw in
-            ctx.redis.zrangebyscore(keys.jobs_waiting_capacity(), "-inf", order)]
+    return due.ids(ctx.redis.zrangebyscore(keys.jobs_waiting_capacity(), "-inf", order))
 
 
 # By provider job id.
@@ -130,8 +125,7 @@ def mark_finished(ctx: Context, job_id: str, at: float, pipe: MaybePipe = None) 
 
 
 def finished_before(ctx: Context, cutoff: float, batch: int) -> list[str]:
-    return [text(raw) for raw in
-            ctx.redis.zrangebyscore(keys.jobs_finished(), "-inf", cutoff, start=0, num=batch)]
+    return due.due_by(ctx.redis, keys.jobs_finished(), cutoff, batch)
 
 
 def forget_finished(ctx: Context, job_id: str, pipe: MaybePipe = None) -> None:

@@ -1,14 +1,12 @@
 """Real worker processes: started and stopped whole, or run in a burst until a fault point
 kills them."""
 
-import contextlib
 import json
-import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
 
+from devtools.run import stop
 from service.context import Context
 from service.settings import Settings
 from service.store import keys
@@ -40,15 +38,7 @@ def start_worker(env: dict[str, str], log: Path, *args: str) -> subprocess.Popen
 
 
 def stop_worker(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, signal.SIGKILL)
+    stop(process, timeout=20)
 
 
 def check_worker(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
